@@ -1,0 +1,35 @@
+"""shipway: carry a machine-learning model from experiment to a monitored endpoint.
+
+>>> import shipway as sw
+>>> with sw.start_run(experiment="churn", name="rf") as run:
+...     run.log_params({"model": "rf"})
+...     run.log_metric("acc", 0.93)
+"""
+
+__version__ = "0.1.0"
+
+from shipway.client import (  # noqa: E402
+    ActiveRun,
+    Client,
+    active_run,
+    get_tracking_uri,
+    set_tracking_uri,
+    start_run,
+)
+from shipway.errors import ShipwayError  # noqa: E402
+from shipway.records import Experiment, MetricPoint, Page, Run  # noqa: E402
+
+__all__ = [
+    "ActiveRun",
+    "Client",
+    "Experiment",
+    "MetricPoint",
+    "Page",
+    "Run",
+    "ShipwayError",
+    "__version__",
+    "active_run",
+    "get_tracking_uri",
+    "set_tracking_uri",
+    "start_run",
+]

@@ -1,0 +1,45 @@
+"""The platform HTTP API: ``create_app(services)`` builds the FastAPI application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+import shipway
+from shipway.api import errors
+from shipway.api.limits import BodyLimit
+from shipway.api.routes import accounts, artifacts, experiments, metrics, runs
+from shipway.config import Settings
+from shipway.services import Services
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(services: Services | None = None, settings: Settings | None = None) -> FastAPI:
+    services = services or Services.open(settings)
+    app = FastAPI(
+        title="shipway platform API",
+        version=shipway.__version__,
+        description="Experiments, runs, metrics, artifacts, users and the audit trail. "
+        'Errors are always `{"error": {"code", "message", "details"}}`.',
+    )
+    app.state.services = services
+    errors.install(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+
+    @api.get("/health", tags=["health"], summary="Liveness and version")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "version": shipway.__version__, "auth": services.settings.auth}
+
+    for module in (experiments, runs, metrics, artifacts, accounts):
+        api.include_router(module.router)
+    app.include_router(api)
+    mb = 1024 * 1024
+    app.add_middleware(
+        BodyLimit,
+        json_limit=services.settings.max_request_mb * mb,
+        artifact_limit=services.settings.max_artifact_mb * mb,
+    )
+    return app

@@ -1,0 +1,95 @@
+"""The one place that maps errors to HTTP status codes and the error envelope
+``{"error": {"code", "message", "details"}}`` — for shipway's own errors and for the
+framework's (malformed JSON, validation errors, unknown routes, wrong methods)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from shipway.api.responses import JSON
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shipway import errors
+
+log = logging.getLogger("shipway.api")
+
+STATUS: dict[type[errors.ShipwayError], int] = {
+    errors.InvalidInput: 400,
+    errors.Unauthenticated: 401,
+    errors.PermissionDenied: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.MissingDependency: 501,
+    errors.ConnectionFailed: 503,
+    errors.IntegrityError: 500,
+    errors.ServerError: 502,
+}
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def status_for(exc: errors.ShipwayError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 500
+
+
+def envelope(status: int, code: str, message: str, details: Any = None) -> JSON:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSON(
+        {"error": {"code": code, "message": message, "details": details}},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _validation_details(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        problems.append({"field": ".".join(loc), "problem": err.get("msg", "invalid")})
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        return "the request body is not valid JSON; send a JSON object", problems
+    first = problems[0] if problems else {"field": "", "problem": "invalid"}
+    where = f"field {first['field']!r}: " if first["field"] else ""
+    return f"invalid request: {where}{first['problem']}", problems
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.ShipwayError)
+    async def _shipway(_: Request, exc: errors.ShipwayError) -> JSON:
+        return envelope(status_for(exc), exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSON:
+        message, problems = _validation_details(exc)
+        return envelope(400, "invalid_input", message, problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no route {request.method} {request.url.path}; see /docs for the API"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}; see /docs"
+        return envelope(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), message)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSON:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return envelope(
+            500, "internal", f"internal error ({type(exc).__name__}); see the server log"
+        )

@@ -1,0 +1,120 @@
+"""shipway demo: the main job, end to end, on the embedded default.
+
+Starts a platform server on 127.0.0.1, trains two scikit-learn models on a dataset that
+scikit-learn ships (no downloads), tracks both runs through the server, and prints a
+comparison and the server URL.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Annotated, Any
+
+import typer
+
+import shipway as sw
+from shipway.cli.common import Home, settings_for
+from shipway.cli.output import console
+from shipway.cli.runs import print_comparison
+from shipway.errors import MissingDependency
+from shipway.services import Services
+
+EXPERIMENT = "demo-breast-cancer"
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _train(client: sw.Client) -> list[sw.Run]:
+    try:
+        from sklearn.datasets import load_breast_cancer
+        from sklearn.ensemble import RandomForestClassifier
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+        from sklearn.model_selection import train_test_split
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+    except ImportError:
+        raise MissingDependency("the demo needs scikit-learn: pip install 'shipway[sklearn]'") from None
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=7)
+    candidates: list[tuple[str, dict[str, Any], Any]] = [
+        ("logreg", {"model": "logreg", "C": 1.0}, make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=500))),
+        ("rf", {"model": "rf", "n_estimators": 200, "max_depth": 6}, RandomForestClassifier(n_estimators=200, max_depth=6, random_state=7)),
+    ]
+    runs = []
+    for name, params, model in candidates:
+        with sw.start_run(experiment=EXPERIMENT, name=name, client=client) as run:
+            run.log_params(params)
+            run.log_params({"dataset": "sklearn.load_breast_cancer", "test_size": 0.25})
+            if name == "rf":
+                # grow the forest in stages so the run has a metric series to look at
+                model.set_params(warm_start=True)
+                for step, trees in enumerate(range(20, 201, 20)):
+                    model.set_params(n_estimators=trees).fit(X_train, y_train)
+                    run.log_metric("val_acc", accuracy_score(y_test, model.predict(X_test)), step=step)
+            else:
+                model.fit(X_train, y_train)
+            proba = model.predict_proba(X_test)[:, 1]
+            pred = model.predict(X_test)
+            run.log_metrics(
+                {
+                    "accuracy": accuracy_score(y_test, pred),
+                    "f1": f1_score(y_test, pred),
+                    "roc_auc": roc_auc_score(y_test, proba),
+                }
+            )
+            run.set_tags({"demo": "true", "team": "getting-started"})
+        runs.append(client.get_run(run.id))
+    return runs
+
+
+def demo(
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Exit when the scenario is done.")] = False,
+    port: Annotated[int, typer.Option(help="Port for the platform server (0: any free one).")] = 5050,
+    home: Home = None,
+) -> None:
+    """Run the getting-started scenario: a server, two tracked models, a comparison.
+
+    Example: shipway demo --no-wait
+    """
+    from shipway.api.server import BackgroundServer
+
+    settings = settings_for(home)
+    if port and not _free(port):
+        console.print(f"port {port} is taken; using a free one instead")
+        port = 0
+    services = Services.open(settings)
+    server = BackgroundServer(services, "127.0.0.1", port)
+    url = server.start()
+    try:
+        console.print(f"[bold]shipway[/] platform server on {url}  (home: {settings.home})")
+        client = sw.Client(url, settings=settings)
+        started = time.perf_counter()
+        runs = _train(client)
+        took = time.perf_counter() - started
+        console.print(f"trained and tracked {len(runs)} runs in {took:.1f}s, experiment {EXPERIMENT!r}")
+        print_comparison(runs)
+        best = max(runs, key=lambda r: r.metrics.get("roc_auc", float("-inf")))
+        console.print(f"best by roc_auc: [bold]{best.name}[/] ({best.id})")
+        console.print(f"\nserver: {url}   API docs: {url}/docs")
+        console.print(f"log from Python: sw.set_tracking_uri({url!r})", highlight=False)
+        console.print(f"list runs:       shipway runs list --home {settings.home}", highlight=False)
+        if no_wait:
+            return
+        console.print("serving until Ctrl-C")
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        server.stop()
+        services.close()

@@ -1,0 +1,163 @@
+"""``sw.Client``: the browsable, typed entry point to a tracking store, local or remote."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from shipway.client.backend import Backend
+from shipway.config import Settings
+from shipway.records import Artifact, Event, Experiment, MetricPoint, Page, Run, Token, User
+
+_tracking_uri: str | None = None
+
+
+def set_tracking_uri(uri: str | None) -> None:
+    """Point new clients and runs at a server (``http://host:port``); ``None`` or ``""`` means
+    the local home. Overrides ``SHIPWAY_TRACKING_URI``."""
+    global _tracking_uri
+    _tracking_uri = uri
+
+
+def get_tracking_uri() -> str:
+    """The server URL in use, or ``""`` for the local home."""
+    if _tracking_uri is not None:
+        return _tracking_uri
+    return Settings.load().tracking_uri
+
+
+def open_backend(
+    tracking_uri: str | None = None, *, token: str | None = None, settings: Settings | None = None
+) -> Backend:
+    settings = settings or Settings.load()
+    uri = tracking_uri if tracking_uri is not None else get_tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        from shipway.client.http import HttpBackend
+
+        return HttpBackend(settings, uri, token)
+    if uri:
+        # a folder path or file:// URI: a local home somewhere else
+        home = uri.removeprefix("file://")
+        settings = Settings.load(overrides={"home": home})
+    from shipway.client.local import LocalBackend
+
+    return LocalBackend(settings)
+
+
+class Client:
+    """Read and manage experiments, runs, metrics, artifacts and users.
+
+    >>> client = sw.Client()                      # same tracking URI rules as start_run
+    >>> page = client.search_runs(experiment="churn", filter="metrics.acc > 0.9",
+    ...                           order_by=["metrics.acc desc"], limit=10)
+    >>> [run.name for run in page], page.next_cursor
+    """
+
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        *,
+        token: str | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.settings = settings or Settings.load()
+        self.backend = open_backend(tracking_uri, token=token, settings=self.settings)
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.backend.location
+
+    # experiments
+    def create_experiment(self, name: str, description: str = "") -> Experiment:
+        return self.backend.create_experiment(name, description)
+
+    def get_experiment(self, ref: int | str) -> Experiment:
+        return self.backend.get_experiment(ref)
+
+    def list_experiments(self, limit: int = 100, cursor: str | None = None) -> Page[Experiment]:
+        return self.backend.list_experiments(limit, cursor)
+
+    # runs
+    def get_run(self, run_id: str) -> Run:
+        return self.backend.get_run(run_id)
+
+    def search_runs(
+        self,
+        experiment: str | int | Sequence[str | int] | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] = (),
+        limit: int = 100,
+        cursor: str | None = None,
+        include_deleted: bool = False,
+    ) -> Page[Run]:
+        return self.backend.search_runs(
+            experiment,
+            filter=filter,
+            order_by=list(order_by),
+            limit=limit,
+            cursor=cursor,
+            include_deleted=include_deleted,
+        )
+
+    def set_terminated(self, run_id: str, status: str = "finished") -> Run:
+        return self.backend.update_run(run_id, status=status)
+
+    def delete_run(self, run_id: str) -> Run:
+        return self.backend.delete_run(run_id)
+
+    def restore_run(self, run_id: str) -> Run:
+        return self.backend.delete_run(run_id, restore=True)
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        self.backend.log_params(run_id, params)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        self.backend.set_tags(run_id, tags)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        return self.backend.get_metric_history(run_id, key)
+
+    # artifacts
+    def log_artifact(
+        self, run_id: str, local_path: str | Path, artifact_path: str | None = None
+    ) -> list[Artifact]:
+        return self.backend.log_artifact(run_id, Path(local_path), artifact_path)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[Artifact]:
+        return self.backend.list_artifacts(run_id, path)
+
+    def download_artifacts(self, run_id: str, path: str | None, dest: str | Path) -> Path:
+        """Download a file or folder artifact into ``dest``; returns the local path."""
+        return self.backend.download_artifacts(run_id, path, Path(dest))
+
+    # users, tokens, audit
+    def create_user(self, name: str, role: str = "viewer") -> User:
+        return self.backend.create_user(name, role)
+
+    def set_role(self, name: str, role: str) -> User:
+        return self.backend.set_role(name, role)
+
+    def list_users(self) -> list[User]:
+        return self.backend.list_users()
+
+    def create_token(self, user: str) -> Token:
+        return self.backend.create_token(user)
+
+    def list_tokens(self, user: str | None = None) -> list[Token]:
+        return self.backend.list_tokens(user)
+
+    def revoke_token(self, token_id: str) -> None:
+        self.backend.revoke_token(token_id)
+
+    def list_events(self, limit: int = 100, cursor: str | None = None, **filters: Any) -> Page[Event]:
+        return self.backend.list_events(limit, cursor, **filters)
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,125 @@
+"""Every error shipway raises on purpose.
+
+The hierarchy::
+
+    ShipwayError                      base class; ``code`` is a stable machine-readable name
+    ├── InvalidInput                  a value the caller gave is wrong (field, value, fix)
+    │   ├── FilterSyntaxError         a search filter does not parse (carries the position)
+    │   └── InvalidPath               an artifact path is absolute, has ``..`` or control chars
+    ├── NotFound                      an id or name that does not exist
+    ├── Conflict                      the request contradicts stored state
+    │   └── ParamConflict             a param re-logged with another value
+    ├── PayloadTooLarge               a request body over the configured limit
+    ├── IntegrityError                stored bytes do not match their digest
+    ├── Unauthenticated               no token, or a token that is unknown or revoked
+    ├── PermissionDenied              the user's role does not allow the action
+    ├── ConnectionFailed              the tracking server cannot be reached (after retries)
+    ├── ServerError                   the server answered with an error shipway did not expect
+    └── MissingDependency             an optional extra is needed (names the extra to install)
+
+Domain errors know nothing about HTTP or exit codes: ``shipway.api.errors`` maps them to
+status codes and ``shipway.cli.output`` maps them to exit codes and one-line headlines.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ShipwayError(Exception):
+    """Base class: ``message`` says what is wrong and how to fix it."""
+
+    code = "shipway_error"
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(ShipwayError):
+    code = "invalid_input"
+
+
+class FilterSyntaxError(InvalidInput):
+    """A filter string that does not parse; ``position`` is the 0-based offset of the fault."""
+
+    code = "invalid_filter"
+
+    def __init__(self, reason: str, *, text: str, position: int) -> None:
+        caret = " " * position + "^"
+        super().__init__(
+            f"invalid filter at position {position}: {reason}\n  {text}\n  {caret}",
+            details={"position": position, "reason": reason, "filter": text},
+        )
+        self.position = position
+        self.reason = reason
+
+
+class InvalidPath(InvalidInput):
+    code = "invalid_path"
+
+
+class NotFound(ShipwayError):
+    code = "not_found"
+
+
+class Conflict(ShipwayError):
+    code = "conflict"
+
+
+class ParamConflict(Conflict):
+    code = "param_conflict"
+
+
+class PayloadTooLarge(ShipwayError):
+    code = "payload_too_large"
+
+
+class IntegrityError(ShipwayError):
+    code = "integrity_error"
+
+
+class Unauthenticated(ShipwayError):
+    code = "unauthenticated"
+
+
+class PermissionDenied(ShipwayError):
+    code = "permission_denied"
+
+
+class ConnectionFailed(ShipwayError):
+    code = "connection_failed"
+
+
+class ServerError(ShipwayError):
+    code = "server_error"
+
+
+class MissingDependency(ShipwayError):
+    code = "missing_dependency"
+
+
+def error_from_code(code: str, message: str, details: Any = None) -> ShipwayError:
+    """Rebuild the error a server reported, so remote and local clients raise the same class."""
+    if code == FilterSyntaxError.code and isinstance(details, dict):
+        return FilterSyntaxError(
+            str(details.get("reason")),
+            text=str(details.get("filter")),
+            position=int(details.get("position", 0)),
+        )
+    for cls in _all_subclasses(ShipwayError):
+        if cls.code == code and cls is not FilterSyntaxError:
+            return cls(message, details=details)
+    return ServerError(message, details=details)
+
+
+def _all_subclasses(cls: type[ShipwayError]) -> list[type[ShipwayError]]:
+    out: list[type[ShipwayError]] = []
+    for sub in cls.__subclasses__():
+        out.append(sub)
+        out.extend(_all_subclasses(sub))
+    return out

@@ -1,0 +1,145 @@
+"""Typed records that cross layers: the store returns them, services pass them on, the API
+and the CLI serialise them. Frozen dataclasses, with ``to_dict`` for JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+RUN_STATUSES = ("running", "finished", "failed", "killed")
+ROLES = ("viewer", "data-scientist", "developer", "admin")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def float_from_json(value: Any) -> float:
+    """Inverse of the JSON encoding of non-finite floats (NaN, Infinity, -Infinity)."""
+    if isinstance(value, str):
+        return float({"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}.get(value, value))
+    if value is None:
+        return math.nan
+    return float(value)
+
+
+class Record:
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = _jsonable(self)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment(Record):
+    id: int
+    name: str
+    description: str
+    created_at: int
+    created_by: str
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricPoint(Record):
+    key: str
+    value: float
+    step: int
+    timestamp: int
+
+
+@dataclasses.dataclass(frozen=True)
+class GitInfo(Record):
+    commit: str | None = None
+    branch: str | None = None
+    remote: str | None = None
+    dirty: bool | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Run(Record):
+    id: str
+    experiment_id: int
+    experiment: str
+    name: str
+    description: str
+    status: str
+    user: str
+    start_time: int
+    end_time: int | None
+    parent_id: str | None
+    git: GitInfo
+    source: str | None
+    error: str | None
+    deleted: bool
+    params: dict[str, str]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Run:
+        fields = dict(d)
+        fields["git"] = GitInfo(**(d.get("git") or {}))
+        fields["metrics"] = {k: float_from_json(v) for k, v in (d.get("metrics") or {}).items()}
+        return cls(**fields)
+
+
+@dataclasses.dataclass(frozen=True)
+class Artifact(Record):
+    path: str
+    size: int
+    digest: str
+
+
+@dataclasses.dataclass(frozen=True)
+class User(Record):
+    name: str
+    role: str
+    created_at: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Token(Record):
+    id: str
+    user: str
+    created_at: int
+    revoked: bool
+    secret: str | None = None  # only set once, when the token is created
+
+
+@dataclasses.dataclass(frozen=True)
+class Event(Record):
+    id: int
+    time: int
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    details: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list: iterate it for the items; ``next_cursor`` fetches the next."""
+
+    items: Sequence[T]
+    next_cursor: str | None
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> T:
+        return self.items[index]

@@ -1,0 +1,35 @@
+"""Artifacts repository: logical path -> blob digest, per run."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from shipway.records import Artifact
+from shipway.store.tables import artifacts
+
+
+def upsert(conn: Connection, run_pk: int, path: str, digest: str, size: int, now: int) -> None:
+    where = (artifacts.c.run_pk == run_pk) & (artifacts.c.path == path)
+    if conn.execute(sa.select(artifacts.c.path).where(where)).first():
+        conn.execute(artifacts.update().where(where).values(digest=digest, size=size, created_at=now))
+    else:
+        conn.execute(
+            artifacts.insert().values(
+                run_pk=run_pk, path=path, digest=digest, size=size, created_at=now
+            )
+        )
+
+
+def under(conn: Connection, run_pk: int, prefix: str) -> list[Artifact]:
+    """The artifact at ``prefix`` itself, or every artifact below the folder ``prefix``."""
+    query = sa.select(artifacts.c.path, artifacts.c.size, artifacts.c.digest).where(
+        artifacts.c.run_pk == run_pk
+    )
+    if prefix:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            sa.or_(artifacts.c.path == prefix, artifacts.c.path.like(escaped + "/%", escape="\\"))
+        )
+    rows = conn.execute(query.order_by(artifacts.c.path))
+    return [Artifact(path=r.path, size=r.size, digest=r.digest) for r in rows]

@@ -1,0 +1,137 @@
+"""Metric series repository: chunked series and the latest value per key.
+
+A chunk holds one key's points from one logged batch as packed little-endian arrays
+(float64 values, int64 steps, int64 millisecond timestamps).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from shipway.store.tables import latest_metrics, metric_chunks
+
+_SWAP = sys.byteorder != "little"
+
+
+@dataclass
+class Series:
+    """Parallel arrays of one key's points."""
+
+    values: array[float]
+    steps: array[int]
+    timestamps: array[int]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def pack(a: array[float] | array[int]) -> bytes:
+    if _SWAP:
+        a = array(a.typecode, a)
+        a.byteswap()
+    return a.tobytes()
+
+
+def unpack(typecode: str, data: bytes) -> array[float] | array[int]:
+    a: array[float] | array[int] = array(typecode)
+    a.frombytes(data)
+    if _SWAP:
+        a.byteswap()
+    return a
+
+
+def insert_chunks(conn: Connection, run_pk: int, batch: Mapping[str, Series]) -> None:
+    rows = [
+        {
+            "run_pk": run_pk,
+            "key": key,
+            "count": len(s),
+            "min_step": min(s.steps),
+            "max_step": max(s.steps),
+            "values": pack(s.values),
+            "steps": pack(s.steps),
+            "timestamps": pack(s.timestamps),
+        }
+        for key, s in batch.items()
+        if len(s)
+    ]
+    if rows:
+        conn.execute(metric_chunks.insert(), rows)
+    _update_latest(conn, run_pk, batch)
+
+
+def _last_point(s: Series) -> tuple[int, int, float]:
+    """The point with the highest step, then the latest timestamp: (step, timestamp, value)."""
+    top = max(s.steps)
+    best = max((s.timestamps[i], i) for i, step in enumerate(s.steps) if step == top)[1]
+    return s.steps[best], s.timestamps[best], s.values[best]
+
+
+def _update_latest(conn: Connection, run_pk: int, batch: Mapping[str, Series]) -> None:
+    """Upsert the latest point per key; an older point never replaces a newer one, even when
+    two writers race (the comparison happens inside the database)."""
+    rows = []
+    for key, s in batch.items():
+        if len(s):
+            step, ts, value = _last_point(s)
+            stored = None if math.isnan(value) else value
+            rows.append({"run_pk": run_pk, "key": key, "value": stored, "step": step, "timestamp": ts})
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(latest_metrics).values(rows)
+    new = stmt.excluded
+    table = latest_metrics.c
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[table.run_pk, table.key],
+            set_={"value": new.value, "step": new.step, "timestamp": new.timestamp},
+            where=sa.or_(
+                table.step < new.step,
+                sa.and_(table.step == new.step, table.timestamp <= new.timestamp),
+            ),
+        )
+    )
+
+
+def history(conn: Connection, run_pk: int, key: str) -> Iterator[tuple[float, int, int]]:
+    """Every point of one series in logged order, as (value, step, timestamp)."""
+    rows = conn.execute(
+        sa.select(metric_chunks.c["values", "steps", "timestamps"])
+        .where(metric_chunks.c.run_pk == run_pk, metric_chunks.c.key == key)
+        .order_by(metric_chunks.c.id)
+    )
+    for row in rows:
+        values = unpack("d", row.values)
+        steps = unpack("q", row.steps)
+        stamps = unpack("q", row.timestamps)
+        yield from zip(values, steps, stamps, strict=True)
+
+
+def keys(conn: Connection, run_pk: int) -> Sequence[str]:
+    return list(
+        conn.execute(
+            sa.select(latest_metrics.c.key)
+            .where(latest_metrics.c.run_pk == run_pk)
+            .order_by(latest_metrics.c.key)
+        ).scalars()
+    )
+
+
+def count(conn: Connection, run_pk: int) -> int:
+    total = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(metric_chunks.c.count), 0)).where(
+            metric_chunks.c.run_pk == run_pk
+        )
+    ).scalar_one()
+    return int(total)

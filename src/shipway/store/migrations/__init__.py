@@ -1,0 +1,39 @@
+"""Alembic migrations, run programmatically on start.
+
+``upgrade(engine)`` checks the stored revision first and returns at once when it is
+current, so opening a home costs one query, not an Alembic start-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+HERE = Path(__file__).parent
+HEAD = "0001"  # keep equal to the newest revision in versions/ (a test checks)
+
+
+def alembic_config(engine: Engine) -> object:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(HERE))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def upgrade(engine: Engine) -> None:
+    if current_revision(engine) == HEAD:
+        return
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), "head")  # type: ignore[arg-type]

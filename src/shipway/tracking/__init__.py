@@ -1,0 +1,1 @@
+"""Run tracking: experiments, runs, params, metrics, tags and run search."""

@@ -1,0 +1,105 @@
+"""Run artifacts: files and folders stored content-addressed, addressed by logical path."""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from shipway.blobs import ContentStore
+from shipway.errors import InvalidInput, NotFound
+from shipway.records import Artifact
+from shipway.store import artifacts as artifacts_repo
+from shipway.store import events
+from shipway.store.db import Database
+from shipway.tracking import validation as check
+from shipway.tracking.service import TrackingService, now_ms
+
+
+class ArtifactService:
+    def __init__(self, db: Database, blobs: ContentStore, actor: str = "unknown") -> None:
+        self.db = db
+        self.blobs = blobs
+        self.actor = actor
+        self._runs = TrackingService(db, actor)
+
+    def with_actor(self, actor: str) -> ArtifactService:
+        other = copy.copy(self)
+        other.actor = actor
+        other._runs = self._runs.with_actor(actor)
+        return other
+
+    def log_path(self, run_id: str, local: Path, artifact_path: str | None = None) -> list[Artifact]:
+        """Log a file (under ``artifact_path``) or a folder (as ``artifact_path/<folder>/…``)."""
+        local = Path(local)
+        base = check.artifact_path(artifact_path) if artifact_path else ""
+        if local.is_file():
+            return [self.log_file(run_id, local, _join(base, local.name))]
+        if local.is_dir():
+            logged = []
+            for root, _dirs, files in os.walk(local):
+                for name in sorted(files):
+                    path = Path(root) / name
+                    rel = path.relative_to(local.parent).as_posix()
+                    logged.append(self.log_file(run_id, path, _join(base, rel)))
+            return logged
+        raise InvalidInput(f"{local} is neither a file nor a folder; check the path")
+
+    def log_file(self, run_id: str, local: Path, path: str) -> Artifact:
+        path = check.artifact_path(path)
+        self._check_run(run_id)
+        digest, size = self.blobs.put_file(local)
+        return self._record(run_id, path, digest, size)
+
+    def log_stream(self, run_id: str, path: str, chunks: Iterable[bytes]) -> Artifact:
+        path = check.artifact_path(path)
+        self._check_run(run_id)
+        digest, size = self.blobs.put_stream(chunks)
+        return self._record(run_id, path, digest, size)
+
+    def list(self, run_id: str, prefix: str | None = None) -> list[Artifact]:
+        clean = check.artifact_path(prefix) if prefix else ""
+        with self.db.read() as conn:
+            return artifacts_repo.under(conn, self._runs._run_pk(conn, run_id), clean)
+
+    def get(self, run_id: str, path: str) -> Artifact:
+        clean = check.artifact_path(path)
+        for artifact in self.list(run_id, clean):
+            if artifact.path == clean:
+                return artifact
+        raise NotFound(f"run {run_id} has no artifact file {clean!r}; list them with the API")
+
+    def open(self, run_id: str, path: str) -> tuple[Artifact, Iterator[bytes]]:
+        artifact = self.get(run_id, path)
+        return artifact, self.blobs.iter_verified(artifact.digest)
+
+    def download(self, run_id: str, path: str | None, dest: Path) -> Path:
+        """Copy an artifact file (to ``dest/<name>``) or folder (keeping its layout) to disk."""
+        found = self.list(run_id, path)
+        if not found:
+            raise NotFound(f"run {run_id} has no artifact {path!r}")
+        dest = Path(dest)
+        clean = check.artifact_path(path) if path else ""
+        parent = clean.rsplit("/", 1)[0] if "/" in clean else ""
+        for artifact in found:
+            rel = artifact.path[len(parent) + 1 :] if parent else artifact.path
+            self.blobs.download(artifact.digest, dest / rel)
+        return dest / (clean.rsplit("/", 1)[-1] if clean else "")
+
+    def _check_run(self, run_id: str) -> None:
+        with self.db.read() as conn:
+            self._runs._writable_run_pk(conn, run_id)
+
+    def _record(self, run_id: str, path: str, digest: str, size: int) -> Artifact:
+        with self.db.write() as conn:
+            pk = self._runs._writable_run_pk(conn, run_id)
+            artifacts_repo.upsert(conn, pk, path, digest, size, now_ms())
+            events.record(
+                conn, self.actor, "log_artifact", "run", run_id, {"path": path, "size": size}
+            )
+        return Artifact(path=path, size=size, digest=digest)
+
+
+def _join(base: str, rel: str) -> str:
+    return f"{base}/{rel}" if base else rel

@@ -1,0 +1,349 @@
+"""The tracking service: experiments, runs, params, tags, metric series and search.
+
+Every method is one transaction. Writes record an audit event in the same transaction.
+The CLI, the HTTP API and the in-process client all call this class.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from shipway.errors import Conflict, InvalidInput, NotFound, ParamConflict
+from shipway.records import RUN_STATUSES, Experiment, GitInfo, MetricPoint, Page, Run
+from shipway.store import events
+from shipway.store import experiments as experiments_repo
+from shipway.store import metrics as metrics_repo
+from shipway.store import runs as runs_repo
+from shipway.store.db import Database
+from shipway.store.metrics import Series
+from shipway.tracking import validation as check
+
+DEFAULT_EXPERIMENT = "Default"
+MAX_PAGE = 1000
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class TrackingService:
+    def __init__(self, db: Database, actor: str = "unknown") -> None:
+        self.db = db
+        self.actor = actor
+
+    def with_actor(self, actor: str) -> TrackingService:
+        other = copy.copy(self)
+        other.actor = actor
+        return other
+
+    # experiments ---------------------------------------------------------------------
+
+    def create_experiment(self, name: str, description: str = "") -> Experiment:
+        check.check_name("experiment", name)
+        with self.db.write() as conn:
+            if experiments_repo.by_name(conn, name):
+                raise Conflict(f"experiment {name!r} already exists; pick another name")
+            exp = experiments_repo.insert(conn, name, description, now_ms(), self.actor)
+            events.record(conn, self.actor, "create", "experiment", str(exp.id), {"name": name})
+        return exp
+
+    def get_experiment(self, ref: int | str) -> Experiment:
+        with self.db.read() as conn:
+            return self._experiment(conn, ref)
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        with self.db.read() as conn:
+            found = experiments_repo.by_name(conn, name)
+        if found:
+            return found
+        try:
+            return self.create_experiment(name)
+        except Conflict:  # created meanwhile by another writer
+            return self.get_experiment(name)
+
+    def list_experiments(self, limit: int = 100, cursor: str | None = None) -> Page[Experiment]:
+        after = _decode_cursor(cursor, "experiments").get("after", 0) if cursor else 0
+        limit = _check_limit(limit)
+        with self.db.read() as conn:
+            items = experiments_repo.page(conn, int(after), limit + 1)
+        return _page(items, limit, lambda last: {"after": last.id}, "experiments")
+
+    def _experiment(self, conn: Connection, ref: int | str) -> Experiment:
+        found = None
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            found = experiments_repo.by_id(conn, int(ref))
+        if found is None and isinstance(ref, str):
+            found = experiments_repo.by_name(conn, ref)
+        if found is None:
+            raise NotFound(f"no experiment {ref!r}; `shipway experiments list` shows them")
+        return found
+
+    # runs ------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment: str | None = None,
+        *,
+        name: str | None = None,
+        description: str = "",
+        tags: Mapping[str, Any] | None = None,
+        parent_id: str | None = None,
+        git: GitInfo | None = None,
+        source: str | None = None,
+        user: str | None = None,
+    ) -> Run:
+        exp = self.get_or_create_experiment(experiment or DEFAULT_EXPERIMENT)
+        run_id = uuid.uuid4().hex
+        if name is not None:
+            check.check_name("run", name)
+        clean_tags = {check.check_key("tag", k): str(v) for k, v in (tags or {}).items()}
+        git = git or GitInfo()
+        with self.db.write() as conn:
+            parent_pk = self._run_pk(conn, parent_id) if parent_id else None
+            pk = runs_repo.insert(
+                conn,
+                {
+                    "id": run_id,
+                    "experiment_id": exp.id,
+                    "name": name or f"run-{run_id[:8]}",
+                    "description": description,
+                    "status": "running",
+                    "user": user or self.actor,
+                    "start_time": now_ms(),
+                    "parent_pk": parent_pk,
+                    "git_commit": git.commit,
+                    "git_branch": git.branch,
+                    "git_remote": git.remote,
+                    "git_dirty": git.dirty,
+                    "source": source,
+                },
+            )
+            if clean_tags:
+                runs_repo.upsert_tags(conn, pk, clean_tags)
+            events.record(conn, self.actor, "create", "run", run_id, {"experiment": exp.name})
+            return runs_repo.load(conn, [pk])[0]
+
+    def get_run(self, run_id: str) -> Run:
+        with self.db.read() as conn:
+            return runs_repo.load(conn, [self._run_pk(conn, run_id)])[0]
+
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: str | None = None,
+        end_time: int | None = None,
+        error: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Run:
+        values: dict[str, Any] = {}
+        if status is not None:
+            if status not in RUN_STATUSES:
+                raise InvalidInput(f"status {status!r} is not one of {', '.join(RUN_STATUSES)}")
+            values["status"] = status
+            if status != "running":
+                values["end_time"] = end_time or now_ms()
+        if error is not None:
+            values["error"] = error[:20000]
+        if name is not None:
+            values["name"] = check.check_name("run", name)
+        if description is not None:
+            values["description"] = description
+        with self.db.write() as conn:
+            pk = self._writable_run_pk(conn, run_id)
+            if values:
+                runs_repo.update(conn, pk, values)
+                events.record(conn, self.actor, "update", "run", run_id, _summary(values))
+            return runs_repo.load(conn, [pk])[0]
+
+    def delete_run(self, run_id: str, *, restore: bool = False) -> Run:
+        with self.db.write() as conn:
+            pk = self._run_pk(conn, run_id)
+            runs_repo.update(conn, pk, {"deleted": not restore})
+            action = "restore" if restore else "delete"
+            events.record(conn, self.actor, action, "run", run_id)
+            return runs_repo.load(conn, [pk])[0]
+
+    def _run_pk(self, conn: Connection, run_id: str) -> int:
+        if not isinstance(run_id, str) or not run_id:
+            raise InvalidInput(f"run id must be a non-empty string, got {run_id!r}")
+        pk = runs_repo.pk_of(conn, run_id)
+        if pk is None:
+            raise NotFound(f"no run with id {run_id!r}; `shipway runs list` shows run ids")
+        return pk
+
+    def _writable_run_pk(self, conn: Connection, run_id: str) -> int:
+        pk = self._run_pk(conn, run_id)
+        deleted = conn.execute(
+            sa.text("SELECT deleted FROM runs WHERE pk = :pk"), {"pk": pk}
+        ).scalar_one()
+        if deleted:
+            raise Conflict(
+                f"run {run_id} is deleted; restore it with `shipway runs restore {run_id}`"
+            )
+        return pk
+
+    # params and tags -------------------------------------------------------------------
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        clean = {check.check_key("param", k): check.param_value(k, v) for k, v in params.items()}
+        if not clean:
+            return
+        with self.db.write() as conn:
+            pk = self._writable_run_pk(conn, run_id)
+            stored = runs_repo.params_of(conn, pk, list(clean))
+            for key, old in stored.items():
+                if old != clean[key]:
+                    raise ParamConflict(
+                        f"param {key!r} of run {run_id} is already {old!r} and params are "
+                        f"immutable, so it cannot become {clean[key]!r}; log it under another "
+                        "key or start a new run",
+                        details={"key": key, "stored": old, "given": clean[key]},
+                    )
+            new = {k: v for k, v in clean.items() if k not in stored}
+            if new:
+                runs_repo.insert_params(conn, pk, new)
+                events.record(conn, self.actor, "log_params", "run", run_id, {"keys": list(new)})
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        clean = {check.check_key("tag", k): str(v) for k, v in tags.items()}
+        if not clean:
+            return
+        with self.db.write() as conn:
+            pk = self._writable_run_pk(conn, run_id)
+            runs_repo.upsert_tags(conn, pk, clean)
+            events.record(conn, self.actor, "set_tags", "run", run_id, {"keys": list(clean)})
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self.db.write() as conn:
+            pk = self._writable_run_pk(conn, run_id)
+            if not runs_repo.delete_tag(conn, pk, key):
+                raise NotFound(f"run {run_id} has no tag {key!r}")
+            events.record(conn, self.actor, "delete_tag", "run", run_id, {"key": key})
+
+    # metrics ---------------------------------------------------------------------------
+
+    def log_metric_series(self, run_id: str, batch: Mapping[str, Series]) -> int:
+        """Store one batch of points (per key: parallel value/step/timestamp arrays)."""
+        total = 0
+        for key, series in batch.items():
+            check.check_key("metric", key)
+            n = len(series)
+            if len(series.steps) != n or len(series.timestamps) != n:
+                raise InvalidInput(
+                    f"metric {key!r}: values, steps and timestamps must have the same length "
+                    f"(got {n}, {len(series.steps)}, {len(series.timestamps)})"
+                )
+            total += n
+        if total == 0:
+            return 0
+        with self.db.write() as conn:
+            pk = self._writable_run_pk(conn, run_id)
+            metrics_repo.insert_chunks(conn, pk, batch)
+            events.record(
+                conn, self.actor, "log_metrics", "run", run_id, {"points": total, "keys": len(batch)}
+            )
+        return total
+
+    def get_metric_history(
+        self, run_id: str, key: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> Page[MetricPoint]:
+        offset = int(_decode_cursor(cursor, "history").get("offset", 0)) if cursor else 0
+        with self.db.read() as conn:
+            pk = self._run_pk(conn, run_id)
+            points = []
+            stop = None if limit is None else offset + _check_limit(limit, 1_000_000)
+            for i, (value, step, ts) in enumerate(metrics_repo.history(conn, pk, key)):
+                if i < offset:
+                    continue
+                if stop is not None and i >= stop:
+                    return Page(points, _encode_cursor({"offset": i}, "history"))
+                points.append(MetricPoint(key, value, step, ts))
+            if not points and offset == 0 and key not in metrics_repo.keys(conn, pk):
+                known = ", ".join(metrics_repo.keys(conn, pk)) or "none"
+                raise NotFound(f"run {run_id} has no metric {key!r}; its metrics: {known}")
+        return Page(points, None)
+
+    # search ----------------------------------------------------------------------------
+
+    def search_runs(
+        self,
+        experiment: str | int | Sequence[str | int] | None = None,
+        *,
+        filter: str | None = None,
+        order_by: Sequence[str] = (),
+        limit: int = 100,
+        cursor: str | None = None,
+        include_deleted: bool = False,
+    ) -> Page[Run]:
+        from shipway.tracking.search import build_query
+
+        limit = _check_limit(limit)
+        scope = _query_hash(experiment, filter, order_by, include_deleted)
+        offset = 0
+        if cursor:
+            state = _decode_cursor(cursor, "runs")
+            if state.get("q") != scope:
+                raise InvalidInput("this cursor belongs to another search; start without a cursor")
+            offset = int(state["offset"])
+        with self.db.read() as conn:
+            ids = None
+            if experiment is not None:
+                refs = [experiment] if isinstance(experiment, str | int) else list(experiment)
+                ids = [self._experiment(conn, ref).id for ref in refs]
+            query = build_query(filter, order_by, ids, include_deleted)
+            pks = list(conn.execute(query.limit(limit + 1).offset(offset)).scalars())
+            runs = runs_repo.load(conn, pks[:limit])
+        next_cursor = None
+        if len(pks) > limit:
+            next_cursor = _encode_cursor({"offset": offset + limit, "q": scope}, "runs")
+        return Page(runs, next_cursor)
+
+
+def _summary(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v if not isinstance(v, str) else v[:200]) for k, v in values.items()}
+
+
+def _check_limit(limit: int, most: int = MAX_PAGE) -> int:
+    if not isinstance(limit, int) or limit < 1 or limit > most:
+        raise InvalidInput(f"limit must be an integer from 1 to {most}, got {limit!r}")
+    return limit
+
+
+def _query_hash(*parts: Any) -> str:
+    return hashlib.blake2s(repr(parts).encode(), digest_size=6).hexdigest()
+
+
+def _encode_cursor(state: dict[str, Any], kind: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"k": kind, **state})).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, kind: str) -> dict[str, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        state = orjson.loads(base64.urlsafe_b64decode(padded))
+        if not isinstance(state, dict) or state.get("k") != kind:
+            raise ValueError
+        return state
+    except (ValueError, binascii.Error, orjson.JSONDecodeError):
+        raise InvalidInput(
+            f"cursor {cursor[:20]!r} is not valid here; pass the next_cursor of the previous page"
+        ) from None
+
+
+def _page(items: list[Any], limit: int, state: Any, kind: str) -> Page[Any]:
+    if len(items) > limit:
+        return Page(items[:limit], _encode_cursor(state(items[limit - 1]), kind))
+    return Page(items, None)
