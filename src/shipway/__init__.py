@@ -6,9 +6,8 @@
 ...     run.log_metric("acc", 0.93)
 """
 
-__version__ = "0.1.0"
-
-from shipway.client import (  # noqa: E402
+from shipway._version import __version__
+from shipway.client import (
     ActiveRun,
     Client,
     active_run,
@@ -16,8 +15,8 @@ from shipway.client import (  # noqa: E402
     set_tracking_uri,
     start_run,
 )
-from shipway.errors import ShipwayError  # noqa: E402
-from shipway.records import Experiment, MetricPoint, Page, Run  # noqa: E402
+from shipway.errors import ShipwayError
+from shipway.records import Experiment, MetricPoint, Page, Run
 
 __all__ = [
     "ActiveRun",

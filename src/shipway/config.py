@@ -34,8 +34,12 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("home", ".shipway", "Folder holding the embedded database and blobs."),
     Setting("db_url", "", "SQLAlchemy URL of the metadata database; empty: SQLite in the home."),
-    Setting("blobs_url", "", "Where blobs live: a folder path or s3://bucket/prefix; empty: home/blobs."),
-    Setting("tracking_uri", "", "Server the client talks to (http://host:port); empty: the local home."),
+    Setting(
+        "blobs_url", "", "Where blobs live: a folder path or s3://bucket/prefix; empty: home/blobs."
+    ),
+    Setting(
+        "tracking_uri", "", "Server the client talks to (http://host:port); empty: the local home."
+    ),
     Setting("token", "", "Bearer token the client sends to a server that has auth on."),
     Setting("auth", False, "Require a bearer token on every API request.", bool),
     Setting("host", "127.0.0.1", "Interface `shipway server` listens on."),
@@ -43,8 +47,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_request_mb", 64, "Largest JSON request body the API accepts, in MiB.", int),
     Setting("max_artifact_mb", 0, "Largest artifact upload, in MiB; 0: no limit.", int),
     Setting("metric_batch_size", 10000, "Metric points the client sends in one batch.", int),
-    Setting("flush_interval", 1.0, "Seconds between background flushes of buffered metrics.", float),
-    Setting("retries", 5, "Attempts the client makes before giving up on an unreachable server.", int),
+    Setting(
+        "flush_interval", 1.0, "Seconds between background flushes of buffered metrics.", float
+    ),
+    Setting(
+        "retries", 5, "Attempts the client makes before giving up on an unreachable server.", int
+    ),
     Setting("retry_backoff", 0.2, "Seconds before the first retry; doubles each time.", float),
     Setting("capture_packages", True, "Record installed package versions at run start.", bool),
     Setting("s3_endpoint_url", "", "S3 endpoint for s3:// blobs; empty: AWS_ENDPOINT_URL or AWS."),

@@ -11,16 +11,22 @@ from __future__ import annotations
 import copy
 import hashlib
 import secrets
+import time
+
+import sqlalchemy as sa
 
 from shipway.errors import Conflict, InvalidInput, NotFound
 from shipway.records import ROLES, Event, Page, Token, User
 from shipway.store import accounts as repo
 from shipway.store import events
 from shipway.store.db import Database
-from shipway.tracking.service import now_ms
 
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 TOKEN_PREFIX = "swt_"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def role_allows(role: str, needed: str) -> bool:
@@ -43,15 +49,23 @@ class AccountService:
 
     def create_user(self, name: str, role: str) -> User:
         _check_role(role)
-        if not name or len(name) > 255 or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
-            raise InvalidInput(
-                f"user name {name!r} must be 1-255 letters, digits, '-', '_' or '.'"
-            )
-        with self.db.write() as conn:
-            if repo.user_by_name(conn, name):
-                raise Conflict(f"user {name!r} already exists; change a role with `shipway users set-role`")
-            user = repo.insert_user(conn, name, role, now_ms())
-            events.record(conn, self.actor, "create", "user", name, {"role": role})
+        if (
+            not name
+            or len(name) > 255
+            or not name.replace("-", "").replace("_", "").replace(".", "").isalnum()
+        ):
+            raise InvalidInput(f"user name {name!r} must be 1-255 letters, digits, '-', '_' or '.'")
+        taken = Conflict(
+            f"user {name!r} already exists; change a role with `shipway users set-role`"
+        )
+        try:
+            with self.db.write() as conn:
+                if repo.user_by_name(conn, name):
+                    raise taken
+                user = repo.insert_user(conn, name, role, now_ms())
+                events.record(conn, self.actor, "create", "user", name, {"role": role})
+        except sa.exc.IntegrityError:  # created meanwhile by another writer
+            raise taken from None
         return user
 
     def set_role(self, name: str, role: str) -> User:
@@ -59,7 +73,9 @@ class AccountService:
         with self.db.write() as conn:
             user_id, user = self._user(conn, name)
             repo.set_role(conn, user_id, role)
-            events.record(conn, self.actor, "set_role", "user", name, {"from": user.role, "to": role})
+            events.record(
+                conn, self.actor, "set_role", "user", name, {"from": user.role, "to": role}
+            )
         return User(name=name, role=role, created_at=user.created_at)
 
     def get_user(self, name: str) -> User:
@@ -108,8 +124,12 @@ class AccountService:
             raise InvalidInput(f"limit must be from 1 to 1000, got {limit}")
         with self.db.read() as conn:
             items = events.page(
-                conn, after_id=after, limit=limit + 1, object_type=object_type,
-                object_id=object_id, actor=actor,
+                conn,
+                after_id=after,
+                limit=limit + 1,
+                object_type=object_type,
+                object_id=object_id,
+                actor=actor,
             )
         if len(items) > limit:
             return Page(items[:limit], str(items[limit - 1].id))
@@ -118,7 +138,9 @@ class AccountService:
     def _user(self, conn: object, name: str) -> tuple[int, User]:
         found = repo.user_by_name(conn, name)  # type: ignore[arg-type]
         if found is None:
-            raise NotFound(f"no user {name!r}; create one with `shipway users create {name} --role viewer`")
+            raise NotFound(
+                f"no user {name!r}; create one with `shipway users create {name} --role viewer`"
+            )
         return found
 
 

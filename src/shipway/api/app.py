@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-import shipway
+from shipway._version import __version__
 from shipway.api import errors
 from shipway.api.limits import BodyLimit
 from shipway.api.routes import accounts, artifacts, experiments, metrics, runs
@@ -20,7 +20,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     services = services or Services.open(settings)
     app = FastAPI(
         title="shipway platform API",
-        version=shipway.__version__,
+        version=__version__,
         description="Experiments, runs, metrics, artifacts, users and the audit trail. "
         'Errors are always `{"error": {"code", "message", "details"}}`.',
     )
@@ -31,7 +31,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
 
     @api.get("/health", tags=["health"], summary="Liveness and version")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "version": shipway.__version__, "auth": services.settings.auth}
+        return {"status": "ok", "version": __version__, "auth": services.settings.auth}
 
     for module in (experiments, runs, metrics, artifacts, accounts):
         api.include_router(module.router)

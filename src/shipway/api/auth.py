@@ -22,7 +22,8 @@ def _caller(request: Request) -> tuple[str, str]:
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated(
             "this server requires a token: send 'Authorization: Bearer <token>' "
-            "(set SHIPWAY_TOKEN for the client; an admin creates one with `shipway tokens create USER`)"
+            "(set SHIPWAY_TOKEN for the client; an admin creates one with "
+            "`shipway tokens create USER`)"
         )
     user = base.accounts.authenticate(secret.strip())
     if user is None:

@@ -9,10 +9,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from shipway.api.responses import JSON
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shipway import errors
+from shipway.api.responses import JSON
 
 log = logging.getLogger("shipway.api")
 
@@ -43,7 +43,7 @@ _HTTP_CODES = {
 def status_for(exc: errors.ShipwayError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500
 
 

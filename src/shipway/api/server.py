@@ -32,7 +32,9 @@ def serve(services: Services, host: str, port: int, log_level: str = "info") -> 
     try:
         uvicorn.Server(_config(services, host, port, log_level=log_level)).run()
     except OSError as exc:
-        raise ConnectionFailed(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port") from None
+        raise ConnectionFailed(
+            f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port"
+        ) from None
 
 
 class BackgroundServer:

@@ -65,7 +65,11 @@ def list_users(home: Home = None, tracking_uri: Uri = None, json: Json = False) 
     if json:
         print_json([u.to_dict() for u in found])
         return
-    console.print(table(None, ["name", "role", "created"], [(u.name, u.role, when(u.created_at)) for u in found]))
+    console.print(
+        table(
+            None, ["name", "role", "created"], [(u.name, u.role, when(u.created_at)) for u in found]
+        )
+    )
 
 
 @tokens.command("create")
@@ -125,8 +129,12 @@ def revoke_token(
 
 @events.command("list")
 def list_events(
-    object_type: Annotated[str | None, typer.Option("--type", help="run, experiment, user, token…")] = None,
-    object_id: Annotated[str | None, typer.Option("--id", help="Only events on this object.")] = None,
+    object_type: Annotated[
+        str | None, typer.Option("--type", help="run, experiment, user, token…")
+    ] = None,
+    object_id: Annotated[
+        str | None, typer.Option("--id", help="Only events on this object.")
+    ] = None,
     actor: Annotated[str | None, typer.Option(help="Only events by this user.")] = None,
     limit: Annotated[int, typer.Option(help="Events per page.")] = 100,
     cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page.")] = None,

@@ -12,7 +12,9 @@ from shipway.config import Settings
 
 Home = Annotated[
     Path | None,
-    typer.Option("--home", help="shipway home folder (overrides SHIPWAY_HOME).", show_default=False),
+    typer.Option(
+        "--home", help="shipway home folder (overrides SHIPWAY_HOME).", show_default=False
+    ),
 ]
 Uri = Annotated[
     str | None,

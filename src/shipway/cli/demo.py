@@ -43,13 +43,23 @@ def _train(client: sw.Client) -> list[sw.Run]:
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
     except ImportError:
-        raise MissingDependency("the demo needs scikit-learn: pip install 'shipway[sklearn]'") from None
+        raise MissingDependency(
+            "the demo needs scikit-learn: pip install 'shipway[sklearn]'"
+        ) from None
 
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=7)
     candidates: list[tuple[str, dict[str, Any], Any]] = [
-        ("logreg", {"model": "logreg", "C": 1.0}, make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=500))),
-        ("rf", {"model": "rf", "n_estimators": 200, "max_depth": 6}, RandomForestClassifier(n_estimators=200, max_depth=6, random_state=7)),
+        (
+            "logreg",
+            {"model": "logreg", "C": 1.0},
+            make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=500)),
+        ),
+        (
+            "rf",
+            {"model": "rf", "n_estimators": 200, "max_depth": 6},
+            RandomForestClassifier(n_estimators=200, max_depth=6, random_state=7),
+        ),
     ]
     runs = []
     for name, params, model in candidates:
@@ -61,7 +71,9 @@ def _train(client: sw.Client) -> list[sw.Run]:
                 model.set_params(warm_start=True)
                 for step, trees in enumerate(range(20, 201, 20)):
                     model.set_params(n_estimators=trees).fit(X_train, y_train)
-                    run.log_metric("val_acc", accuracy_score(y_test, model.predict(X_test)), step=step)
+                    run.log_metric(
+                        "val_acc", accuracy_score(y_test, model.predict(X_test)), step=step
+                    )
             else:
                 model.fit(X_train, y_train)
             proba = model.predict_proba(X_test)[:, 1]
@@ -79,8 +91,12 @@ def _train(client: sw.Client) -> list[sw.Run]:
 
 
 def demo(
-    no_wait: Annotated[bool, typer.Option("--no-wait", help="Exit when the scenario is done.")] = False,
-    port: Annotated[int, typer.Option(help="Port for the platform server (0: any free one).")] = 5050,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Exit when the scenario is done.")
+    ] = False,
+    port: Annotated[
+        int, typer.Option(help="Port for the platform server (0: any free one).")
+    ] = 5050,
     home: Home = None,
 ) -> None:
     """Run the getting-started scenario: a server, two tracked models, a comparison.
@@ -102,7 +118,9 @@ def demo(
         started = time.perf_counter()
         runs = _train(client)
         took = time.perf_counter() - started
-        console.print(f"trained and tracked {len(runs)} runs in {took:.1f}s, experiment {EXPERIMENT!r}")
+        console.print(
+            f"trained and tracked {len(runs)} runs in {took:.1f}s, experiment {EXPERIMENT!r}"
+        )
         print_comparison(runs)
         best = max(runs, key=lambda r: r.metrics.get("roc_auc", float("-inf")))
         console.print(f"best by roc_auc: [bold]{best.name}[/] ({best.id})")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from shipway import errors
@@ -40,21 +39,16 @@ def version() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code. Usage errors are Typer's (exit 2)."""
     try:
-        result = app(args=argv, prog_name="shipway", standalone_mode=False)
-    except click.exceptions.UsageError as exc:
-        exc.show()
-        return 2
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
-        return 130
+        app(args=argv, prog_name="shipway")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except errors.ShipwayError as exc:
         return fail(exc)
     except KeyboardInterrupt:
         return 130
-    return result if isinstance(result, int) else 0
+    return 0
 
 
 def entry() -> None:

@@ -29,7 +29,9 @@ def exit_code_for(exc: errors.ShipwayError) -> int:
 
 
 def fail(exc: errors.ShipwayError) -> int:
-    err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True, soft_wrap=True)
+    err_console.print(
+        f"[bold red]error:[/] {exc.message}", highlight=False, markup=True, soft_wrap=True
+    )
     return exit_code_for(exc)
 
 

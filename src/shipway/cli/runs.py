@@ -17,13 +17,16 @@ app = typer.Typer(help="Inspect, compare and delete runs.", no_args_is_help=True
 @app.command("list")
 def list_(
     experiment: Annotated[
-        list[str] | None, typer.Option("--experiment", "-e", help="Experiment name or id (repeatable).")
+        list[str] | None,
+        typer.Option("--experiment", "-e", help="Experiment name or id (repeatable)."),
     ] = None,
     filter: Annotated[
-        str | None, typer.Option("--filter", "-f", help="e.g. \"metrics.acc > 0.9 and params.model = 'rf'\"")
+        str | None,
+        typer.Option("--filter", "-f", help="e.g. \"metrics.acc > 0.9 and params.model = 'rf'\""),
     ] = None,
     order_by: Annotated[
-        list[str] | None, typer.Option("--order-by", "-o", help="e.g. 'metrics.acc desc' (repeatable).")
+        list[str] | None,
+        typer.Option("--order-by", "-o", help="e.g. 'metrics.acc desc' (repeatable)."),
     ] = None,
     limit: Annotated[int, typer.Option(help="Runs per page.")] = 50,
     cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page.")] = None,
@@ -38,7 +41,11 @@ def list_(
     """
     with client_for(home, tracking_uri) as client:
         page = client.search_runs(
-            experiment, filter=filter, order_by=order_by or [], limit=limit, cursor=cursor,
+            experiment,
+            filter=filter,
+            order_by=order_by or [],
+            limit=limit,
+            cursor=cursor,
             include_deleted=deleted,
         )
     if json:
@@ -46,7 +53,14 @@ def list_(
         return
     metric_keys = sorted({k for r in page for k in r.metrics})[:4]
     rows = [
-        [r.id, r.name, _status(r), r.experiment, when(r.start_time), duration(r.start_time, r.end_time)]
+        [
+            r.id,
+            r.name,
+            _status(r),
+            r.experiment,
+            when(r.start_time),
+            duration(r.start_time, r.end_time),
+        ]
         + [number(r.metrics[k]) if k in r.metrics else "" for k in metric_keys]
         for r in page
     ]
@@ -136,22 +150,21 @@ def print_comparison(runs: list[Run], json: bool = False) -> None:
             }
         )
         return
-    rows = []
+    rows: list[list[str]] = []
     for key in params:
         values = [r.params.get(key, "") for r in runs]
         mark = "≠ " if len(set(values)) > 1 else "  "
         rows.append([f"{mark}params.{key}", *values])
     for key in metrics:
-        values = [r.metrics.get(key) for r in runs]
-        finite = [v for v in values if v is not None and v == v]
+        numbers = [r.metrics.get(key) for r in runs]
+        finite = [v for v in numbers if v is not None and v == v]
         best = max(finite) if finite else None
-        rows.append(
-            [f"  metrics.{key}"]
-            + [
-                "" if v is None else (f"[bold]{number(v)}[/]" if v == best and len(runs) > 1 else number(v))
-                for v in values
-            ]
-        )
+        cells = [f"  metrics.{key}"]
+        for v in numbers:
+            text = "" if v is None else number(v)
+            bold = v is not None and v == best and len(runs) > 1
+            cells.append(f"[bold]{text}[/]" if bold else text)
+        rows.append(cells)
     columns = ["", *[f"{r.name}\n{r.id[:12]}" for r in runs]]
     console.print(table("comparison", columns, rows))
 
@@ -172,7 +185,9 @@ def delete(
     if json:
         print_json(run.to_dict())
     else:
-        console.print(f"deleted run {run.id} ({run.name}); undo with: shipway runs restore {run.id}")
+        console.print(
+            f"deleted run {run.id} ({run.name}); undo with: shipway runs restore {run.id}"
+        )
 
 
 @app.command()

@@ -7,7 +7,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from shipway.records import Artifact, Event, Experiment, GitInfo, MetricPoint, Page, Run, Token, User
+from shipway.records import (
+    Artifact,
+    Event,
+    Experiment,
+    GitInfo,
+    MetricPoint,
+    Page,
+    Run,
+    Token,
+    User,
+)
 from shipway.store.metrics import Series
 
 
@@ -47,7 +57,9 @@ class Backend(Protocol):
         include_deleted: bool,
     ) -> Page[Run]: ...
 
-    def log_artifact(self, run_id: str, local: Path, artifact_path: str | None) -> list[Artifact]: ...
+    def log_artifact(
+        self, run_id: str, local: Path, artifact_path: str | None
+    ) -> list[Artifact]: ...
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[Artifact]: ...
     def download_artifacts(self, run_id: str, path: str | None, dest: Path) -> Path: ...
 
@@ -57,6 +69,8 @@ class Backend(Protocol):
     def create_token(self, user: str) -> Token: ...
     def list_tokens(self, user: str | None = None) -> list[Token]: ...
     def revoke_token(self, token_id: str) -> None: ...
-    def list_events(self, limit: int = 100, cursor: str | None = None, **filters: Any) -> Page[Event]: ...
+    def list_events(
+        self, limit: int = 100, cursor: str | None = None, **filters: Any
+    ) -> Page[Event]: ...
 
     def close(self) -> None: ...

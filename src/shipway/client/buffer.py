@@ -40,7 +40,9 @@ class MetricBuffer:
         self._thread: threading.Thread | None = None
         _LIVE.add(self)
 
-    def add(self, values: Mapping[str, float], step: int | Mapping[str, int], timestamp: int) -> None:
+    def add(
+        self, values: Mapping[str, float], step: int | Mapping[str, int], timestamp: int
+    ) -> None:
         """Append one point per key (``step`` may differ per key)."""
         self._raise_pending()
         with self._lock:

@@ -150,7 +150,9 @@ class Client:
     def revoke_token(self, token_id: str) -> None:
         self.backend.revoke_token(token_id)
 
-    def list_events(self, limit: int = 100, cursor: str | None = None, **filters: Any) -> Page[Event]:
+    def list_events(
+        self, limit: int = 100, cursor: str | None = None, **filters: Any
+    ) -> Page[Event]:
         return self.backend.list_events(limit, cursor, **filters)
 
     def close(self) -> None:

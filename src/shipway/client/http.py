@@ -35,6 +35,7 @@ from shipway.records import (
 )
 from shipway.services import os_user
 from shipway.store.metrics import Series
+from shipway.tracking.validation import artifact_path
 from shipway.tracking.wire import encode_batch
 
 RETRY_STATUS = {502, 503, 504}
@@ -206,9 +207,9 @@ class HttpBackend:
 
     # artifacts -------------------------------------------------------------------------
 
-    def log_artifact(self, run_id: str, local: Path, artifact_path: str | None) -> list[Artifact]:
+    def log_artifact(self, run_id: str, local: Path, artifact_dir: str | None) -> list[Artifact]:
         local = Path(local)
-        base = artifact_path.strip("/") if artifact_path else ""
+        base = artifact_path(artifact_dir) if artifact_dir else ""
         if local.is_file():
             files = [(local, local.name)]
         elif local.is_dir():
@@ -221,7 +222,8 @@ class HttpBackend:
             raise errors.InvalidInput(f"{local} is neither a file nor a folder; check the path")
         logged = []
         for path, rel in files:
-            dest = f"{base}/{rel}" if base else rel
+            # validated here too: an HTTP client would normalise '..' away before sending
+            dest = artifact_path(f"{base}/{rel}" if base else rel)
             data = self._json(
                 "PUT",
                 f"/runs/{_q(run_id)}/artifacts/{_q(dest, safe='/')}",
@@ -306,7 +308,9 @@ class HttpBackend:
     def revoke_token(self, token_id: str) -> None:
         self._json("DELETE", f"/tokens/{_q(token_id)}")
 
-    def list_events(self, limit: int = 100, cursor: str | None = None, **filters: Any) -> Page[Event]:
+    def list_events(
+        self, limit: int = 100, cursor: str | None = None, **filters: Any
+    ) -> Page[Event]:
         data = self._json("GET", "/events", params=_params(limit=limit, cursor=cursor, **filters))
         return Page([Event(**e) for e in data["events"]], data["next_cursor"])
 

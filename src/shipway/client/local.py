@@ -7,7 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from shipway.config import Settings
-from shipway.records import Artifact, Event, Experiment, GitInfo, MetricPoint, Page, Run, Token, User
+from shipway.records import (
+    Artifact,
+    Event,
+    Experiment,
+    GitInfo,
+    MetricPoint,
+    Page,
+    Run,
+    Token,
+    User,
+)
 from shipway.services import Services
 from shipway.store.metrics import Series
 
@@ -114,7 +124,9 @@ class LocalBackend:
     def revoke_token(self, token_id: str) -> None:
         self.services.accounts.revoke_token(token_id)
 
-    def list_events(self, limit: int = 100, cursor: str | None = None, **filters: Any) -> Page[Event]:
+    def list_events(
+        self, limit: int = 100, cursor: str | None = None, **filters: Any
+    ) -> Page[Event]:
         after = int(cursor) if cursor else 0
         return self.services.accounts.list_events(limit=limit, after=after, **filters)
 

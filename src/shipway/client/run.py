@@ -22,6 +22,7 @@ import orjson
 
 from shipway.client.buffer import MetricBuffer
 from shipway.client.client import Client
+from shipway.errors import InvalidInput
 from shipway.records import Artifact, Run
 from shipway.tracking import validation as check
 from shipway.tracking.capture import capture_environment, capture_git, entry_point
@@ -73,12 +74,14 @@ class ActiveRun:
             if key not in self._steps:
                 check.check_key("metric", key)
             values[key] = value if type(value) is float else check.metric_value(key, value)
+        steps: int | dict[str, int]
         if step is None:
-            steps: int | dict[str, int] = {k: self._steps.get(k, -1) + 1 for k in values}
-            self._steps.update(steps)
+            auto = {k: self._steps.get(k, -1) + 1 for k in values}
+            self._steps.update(auto)
+            steps = auto
         else:
             if not isinstance(step, int) or isinstance(step, bool):
-                raise check.InvalidInput(f"step must be an integer, got {step!r}")
+                raise InvalidInput(f"step must be an integer, got {step!r}")
             steps = step
             for key in values:
                 if step > self._steps.get(key, -1):
@@ -91,7 +94,9 @@ class ActiveRun:
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         self.client.backend.set_tags(self.id, tags)
 
-    def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> list[Artifact]:
+    def log_artifact(
+        self, local_path: str | Path, artifact_path: str | None = None
+    ) -> list[Artifact]:
         """Log a file, or a folder with everything in it, streamed (never read into memory)."""
         return self.client.backend.log_artifact(self.id, Path(local_path), artifact_path)
 

@@ -33,12 +33,8 @@ def list_users(conn: Connection) -> list[User]:
     return [_user(r) for r in conn.execute(sa.select(users).order_by(users.c.name))]
 
 
-def insert_token(
-    conn: Connection, token_id: str, user_id: int, digest: str, now: int
-) -> None:
-    conn.execute(
-        tokens.insert().values(id=token_id, user_id=user_id, hash=digest, created_at=now)
-    )
+def insert_token(conn: Connection, token_id: str, user_id: int, digest: str, now: int) -> None:
+    conn.execute(tokens.insert().values(id=token_id, user_id=user_id, hash=digest, created_at=now))
 
 
 def user_for_token(conn: Connection, digest: str) -> User | None:
@@ -63,4 +59,6 @@ def list_tokens(conn: Connection, user_id: int | None = None) -> list[Token]:
 
 
 def revoke_token(conn: Connection, token_id: str) -> int:
-    return conn.execute(tokens.update().where(tokens.c.id == token_id).values(revoked=True)).rowcount
+    return conn.execute(
+        tokens.update().where(tokens.c.id == token_id).values(revoked=True)
+    ).rowcount

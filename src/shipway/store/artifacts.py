@@ -7,18 +7,12 @@ from sqlalchemy.engine import Connection
 
 from shipway.records import Artifact
 from shipway.store.tables import artifacts
+from shipway.store.upsert import upsert as upsert_rows
 
 
 def upsert(conn: Connection, run_pk: int, path: str, digest: str, size: int, now: int) -> None:
-    where = (artifacts.c.run_pk == run_pk) & (artifacts.c.path == path)
-    if conn.execute(sa.select(artifacts.c.path).where(where)).first():
-        conn.execute(artifacts.update().where(where).values(digest=digest, size=size, created_at=now))
-    else:
-        conn.execute(
-            artifacts.insert().values(
-                run_pk=run_pk, path=path, digest=digest, size=size, created_at=now
-            )
-        )
+    row = {"run_pk": run_pk, "path": path, "digest": digest, "size": size, "created_at": now}
+    upsert_rows(conn, artifacts, [row], ["run_pk", "path"])
 
 
 def under(conn: Connection, run_pk: int, prefix: str) -> list[Artifact]:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipway.store.tables import latest_metrics, metric_chunks
+from shipway.store.upsert import dialect_insert
 
 _SWAP = sys.byteorder != "little"
 
@@ -82,14 +83,12 @@ def _update_latest(conn: Connection, run_pk: int, batch: Mapping[str, Series]) -
         if len(s):
             step, ts, value = _last_point(s)
             stored = None if math.isnan(value) else value
-            rows.append({"run_pk": run_pk, "key": key, "value": stored, "step": step, "timestamp": ts})
+            rows.append(
+                {"run_pk": run_pk, "key": key, "value": stored, "step": step, "timestamp": ts}
+            )
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(latest_metrics).values(rows)
+    stmt = dialect_insert(conn, latest_metrics).values(rows)
     new = stmt.excluded
     table = latest_metrics.c
     conn.execute(
@@ -107,7 +106,9 @@ def _update_latest(conn: Connection, run_pk: int, batch: Mapping[str, Series]) -
 def history(conn: Connection, run_pk: int, key: str) -> Iterator[tuple[float, int, int]]:
     """Every point of one series in logged order, as (value, step, timestamp)."""
     rows = conn.execute(
-        sa.select(metric_chunks.c["values", "steps", "timestamps"])
+        sa.select(
+            metric_chunks.c["values"], metric_chunks.c["steps"], metric_chunks.c["timestamps"]
+        )
         .where(metric_chunks.c.run_pk == run_pk, metric_chunks.c.key == key)
         .order_by(metric_chunks.c.id)
     )

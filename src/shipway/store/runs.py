@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from shipway.records import GitInfo, Run
 from shipway.store.tables import experiments, latest_metrics, params, runs, tags
+from shipway.store.upsert import insert_missing, upsert
 
 
 def insert(conn: Connection, values: Mapping[str, Any]) -> int:
@@ -41,22 +42,13 @@ def params_of(conn: Connection, pk: int, keys: Sequence[str]) -> dict[str, str]:
 
 
 def insert_params(conn: Connection, pk: int, values: Mapping[str, str]) -> None:
-    conn.execute(params.insert(), [{"run_pk": pk, "key": k, "value": v} for k, v in values.items()])
+    rows = [{"run_pk": pk, "key": k, "value": v} for k, v in values.items()]
+    insert_missing(conn, params, rows, ["run_pk", "key"])
 
 
 def upsert_tags(conn: Connection, pk: int, values: Mapping[str, str]) -> None:
-    existing = set(
-        conn.execute(
-            sa.select(tags.c.key).where(tags.c.run_pk == pk, tags.c.key.in_(list(values)))
-        ).scalars()
-    )
-    new = [{"run_pk": pk, "key": k, "value": v} for k, v in values.items() if k not in existing]
-    if new:
-        conn.execute(tags.insert(), new)
-    for key in existing:
-        conn.execute(
-            tags.update().where(tags.c.run_pk == pk, tags.c.key == key).values(value=values[key])
-        )
+    rows = [{"run_pk": pk, "key": k, "value": v} for k, v in values.items()]
+    upsert(conn, tags, rows, ["run_pk", "key"])
 
 
 def delete_tag(conn: Connection, pk: int, key: str) -> int:

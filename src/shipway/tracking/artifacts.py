@@ -30,7 +30,9 @@ class ArtifactService:
         other._runs = self._runs.with_actor(actor)
         return other
 
-    def log_path(self, run_id: str, local: Path, artifact_path: str | None = None) -> list[Artifact]:
+    def log_path(
+        self, run_id: str, local: Path, artifact_path: str | None = None
+    ) -> list[Artifact]:
         """Log a file (under ``artifact_path``) or a folder (as ``artifact_path/<folder>/…``)."""
         local = Path(local)
         base = check.artifact_path(artifact_path) if artifact_path else ""

@@ -26,9 +26,7 @@ class GitCapture:
 
 def _git(cwd: Path, *args: str) -> str | None:
     try:
-        out = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, timeout=10, check=False
-        )
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if out.returncode != 0:
@@ -81,7 +79,7 @@ def capture_environment(packages: bool = True) -> dict[str, Any]:
     if packages:
         found: dict[str, str] = {}
         for dist in importlib.metadata.distributions():
-            name = dist.metadata.get("Name")
+            name = dist.name
             if name:
                 found[name.lower()] = dist.version
         env["packages"] = dict(sorted(found.items()))

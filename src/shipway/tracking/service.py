@@ -51,11 +51,15 @@ class TrackingService:
 
     def create_experiment(self, name: str, description: str = "") -> Experiment:
         check.check_name("experiment", name)
-        with self.db.write() as conn:
-            if experiments_repo.by_name(conn, name):
-                raise Conflict(f"experiment {name!r} already exists; pick another name")
-            exp = experiments_repo.insert(conn, name, description, now_ms(), self.actor)
-            events.record(conn, self.actor, "create", "experiment", str(exp.id), {"name": name})
+        taken = Conflict(f"experiment {name!r} already exists; pick another name")
+        try:
+            with self.db.write() as conn:
+                if experiments_repo.by_name(conn, name):
+                    raise taken
+                exp = experiments_repo.insert(conn, name, description, now_ms(), self.actor)
+                events.record(conn, self.actor, "create", "experiment", str(exp.id), {"name": name})
+        except sa.exc.IntegrityError:  # another writer created it between check and insert
+            raise taken from None
         return exp
 
     def get_experiment(self, ref: int | str) -> Experiment:
@@ -215,6 +219,13 @@ class TrackingService:
             new = {k: v for k, v in clean.items() if k not in stored}
             if new:
                 runs_repo.insert_params(conn, pk, new)
+                raced = runs_repo.params_of(conn, pk, list(new))
+                lost = [k for k, v in raced.items() if v != new[k]]
+                if lost:
+                    raise ParamConflict(
+                        f"param {lost[0]!r} of run {run_id} was just logged by another writer "
+                        f"as {raced[lost[0]]!r}; params are immutable"
+                    )
                 events.record(conn, self.actor, "log_params", "run", run_id, {"keys": list(new)})
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
@@ -253,7 +264,12 @@ class TrackingService:
             pk = self._writable_run_pk(conn, run_id)
             metrics_repo.insert_chunks(conn, pk, batch)
             events.record(
-                conn, self.actor, "log_metrics", "run", run_id, {"points": total, "keys": len(batch)}
+                conn,
+                self.actor,
+                "log_metrics",
+                "run",
+                run_id,
+                {"points": total, "keys": len(batch)},
             )
         return total
 
@@ -263,7 +279,7 @@ class TrackingService:
         offset = int(_decode_cursor(cursor, "history").get("offset", 0)) if cursor else 0
         with self.db.read() as conn:
             pk = self._run_pk(conn, run_id)
-            points = []
+            points: list[MetricPoint] = []
             stop = None if limit is None else offset + _check_limit(limit, 1_000_000)
             for i, (value, step, ts) in enumerate(metrics_repo.history(conn, pk, key)):
                 if i < offset:

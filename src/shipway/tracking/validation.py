@@ -17,7 +17,9 @@ def check_key(kind: str, key: Any) -> str:
     if not isinstance(key, str) or not key.strip():
         raise InvalidInput(f"{kind} key must be a non-empty string, got {key!r}")
     if len(key) > KEY_LEN:
-        raise InvalidInput(f"{kind} key {key[:40]!r}… is {len(key)} characters; the limit is {KEY_LEN}")
+        raise InvalidInput(
+            f"{kind} key {key[:40]!r}… is {len(key)} characters; the limit is {KEY_LEN}"
+        )
     if _CONTROL.search(key):
         raise InvalidInput(f"{kind} key {key!r} contains a control character; remove it")
     return key
@@ -28,7 +30,8 @@ def check_name(kind: str, name: Any, limit: int = 255) -> str:
         raise InvalidInput(f"{kind} name must be a non-empty string, got {name!r}")
     if len(name) > limit or _CONTROL.search(name):
         raise InvalidInput(
-            f"{kind} name {name[:40]!r} must be at most {limit} characters without control characters"
+            f"{kind} name {name[:40]!r} must be at most {limit} characters "
+            "without control characters"
         )
     return name
 
@@ -47,7 +50,11 @@ def metric_value(key: str, value: Any) -> float:
     """A float from any real number (int, float, numpy scalar); NaN and inf are kept."""
     if isinstance(value, float):
         return value
-    if isinstance(value, Real) or hasattr(value, "__float__") and not isinstance(value, str | bytes):
+    if (
+        isinstance(value, Real)
+        or hasattr(value, "__float__")
+        and not isinstance(value, str | bytes)
+    ):
         try:
             return float(value)
         except (TypeError, ValueError):

@@ -30,7 +30,9 @@ def me(request: Request, services: Services = Viewer) -> dict[str, Any]:
 
 
 @router.get("/users", summary="List users")
-def list_users(limit: int = 100, cursor: str | None = None, services: Services = Admin) -> dict[str, Any]:
+def list_users(
+    limit: int = 100, cursor: str | None = None, services: Services = Admin
+) -> dict[str, Any]:
     items, next_cursor = page(services.accounts.list_users(), limit, cursor)
     return body("users", items, next_cursor)
 

@@ -24,7 +24,9 @@ def create(body: NewExperiment, services: Services = DataScientist) -> dict[str,
 
 
 @router.get("", summary="List experiments (cursor-paginated)")
-def list_(limit: int = 100, cursor: str | None = None, services: Services = Viewer) -> dict[str, Any]:
+def list_(
+    limit: int = 100, cursor: str | None = None, services: Services = Viewer
+) -> dict[str, Any]:
     page = services.tracking.list_experiments(limit, cursor)
     return {"experiments": [e.to_dict() for e in page], "next_cursor": page.next_cursor}
 

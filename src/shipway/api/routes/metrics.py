@@ -24,7 +24,7 @@ router = APIRouter(prefix="/runs/{run_id}/metrics", tags=["metrics"])
     description=(
         'Body: `{"metrics": {"acc": {"values": [0.9, 0.91], "steps": [1, 2], '
         '"timestamps": [1700000000000, 1700000000100]}}}`. Steps default to 0..n-1 and '
-        "timestamps to now. Non-finite values as \"NaN\", \"Infinity\", \"-Infinity\". "
+        'timestamps to now. Non-finite values as "NaN", "Infinity", "-Infinity". '
         '`"encoding": "base64"` takes base64 little-endian float64/int64 arrays instead.'
     ),
 )

@@ -1,0 +1,28 @@
+"""Content-addressed byte storage: blobs named by the BLAKE3 of their bytes.
+
+Two layers: a tiny :class:`ByteBackend` per place bytes can live (a local folder, an S3
+bucket), and :class:`ContentStore` on top for digests, deduplication and verified reads.
+
+Example::
+
+    store = open_blob_store(".shipway/blobs")
+    digest, size = store.put_file(Path("model.pkl"))
+    store.download(digest, Path("restored/model.pkl"))
+"""
+
+from shipway.blobs.backends import ByteBackend
+from shipway.blobs.content import ContentStore
+from shipway.blobs.hashing import hash_bytes, hash_file
+from shipway.blobs.local import LocalBackend
+from shipway.blobs.location import open_blob_store
+from shipway.blobs.s3 import S3Backend
+
+__all__ = [
+    "ByteBackend",
+    "ContentStore",
+    "LocalBackend",
+    "S3Backend",
+    "hash_bytes",
+    "hash_file",
+    "open_blob_store",
+]

@@ -1,0 +1,51 @@
+"""Files that appear whole or not at all: write a temp file beside, fsync, rename."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from shipway.blobs.backends import TEMP_PREFIX
+
+
+@contextlib.contextmanager
+def atomic_writer(dest: Path) -> Iterator[BinaryIO]:
+    """Yield a file to write; on a clean exit it replaces ``dest``, on an error it is removed.
+
+    Example::
+
+        with atomic_writer(Path("model.bin")) as f:
+            f.write(data)
+    """
+    # Same folder as dest, so the rename cannot cross filesystems.
+    tmp = dest.with_name(f"{TEMP_PREFIX}{dest.name[:100]}-{secrets.token_hex(8)}")
+    # os.open rather than mkstemp: mkstemp's 0600 would ignore the user's umask.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(dest.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    """Persist a folder's entries (a rename is durable only once its folder is synced)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        # Some filesystems cannot fsync a folder; the rename itself already happened.
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,130 @@
+"""The CLI: tables and JSON, one-line errors, exit codes, and the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import shipway as sw
+from shipway.cli.main import main
+from shipway.config import Settings
+
+
+def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPWAY_")}
+    env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-m", "shipway", *args, "--home", str(home)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def home_with_runs(sqlite_settings: Settings) -> tuple[Path, list[str]]:
+    client = sw.Client("", settings=sqlite_settings)
+    ids = []
+    for name, acc in [("lr", 0.91), ("rf", 0.95)]:
+        with sw.start_run(experiment="churn", name=name, client=client, capture=False) as run:
+            run.log_params({"model": name})
+            run.log_metric("acc", acc)
+        ids.append(run.id)
+    client.close()
+    return sqlite_settings.home, ids
+
+
+def test_runs_list_json_and_table(home_with_runs: tuple[Path, list[str]]) -> None:
+    home, ids = home_with_runs
+    out = run_cli("runs", "list", "-e", "churn", "-o", "metrics.acc desc", "--json", home=home)
+    assert out.returncode == 0, out.stderr
+    listed = json.loads(out.stdout)["runs"]
+    assert [r["id"] for r in listed] == [ids[1], ids[0]]
+    out = run_cli("runs", "list", "-f", "params.model = 'rf'", home=home)
+    assert out.returncode == 0 and ids[1] in out.stdout and ids[0] not in out.stdout
+
+
+def test_runs_show_and_compare(home_with_runs: tuple[Path, list[str]]) -> None:
+    home, ids = home_with_runs
+    out = run_cli("runs", "show", ids[0], home=home)
+    assert out.returncode == 0 and "model" in out.stdout and "0.91" in out.stdout
+    out = run_cli("runs", "compare", *ids, "--json", home=home)
+    data = json.loads(out.stdout)
+    assert data["metrics"]["acc"] == [0.91, 0.95]
+    assert data["params"]["model"] == ["lr", "rf"]
+
+
+def test_runs_delete(home_with_runs: tuple[Path, list[str]]) -> None:
+    home, ids = home_with_runs
+    assert run_cli("runs", "delete", ids[0], home=home).returncode == 0
+    listed = json.loads(run_cli("runs", "list", "--json", home=home).stdout)["runs"]
+    assert [r["id"] for r in listed] == [ids[1]]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["runs", "show", "no-such-run"], 2, "no run with id 'no-such-run'"),
+        (["runs", "list", "-f", "metrics.acc >> 1"], 2, "invalid filter at position"),
+        (["users", "create", "bob", "--role", "boss"], 2, "role 'boss' is not one of"),
+        (["runs", "list", "--limit", "nope"], 2, "--limit"),
+        (["runs", "frobnicate"], 2, "frobnicate"),
+    ],
+)
+def test_errors_are_one_line_with_exit_codes(
+    home_with_runs: tuple[Path, list[str]], args: list[str], code: int, fragment: str
+) -> None:
+    home, _ = home_with_runs
+    out = run_cli(*args, home=home)
+    assert out.returncode == code, out.stdout + out.stderr
+    assert fragment in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_server_down_is_exit_1(tmp_path: Path) -> None:
+    code = main(["runs", "list", "--home", str(tmp_path), "--tracking-uri", "http://127.0.0.1:9"])
+    assert code == 1
+
+
+def test_users_and_tokens(tmp_path: Path) -> None:
+    assert (
+        run_cli("users", "create", "alice", "--role", "data-scientist", home=tmp_path).returncode
+        == 0
+    )
+    out = run_cli("tokens", "create", "alice", "--json", home=tmp_path)
+    token = json.loads(out.stdout)
+    assert token["secret"].startswith("swt_")
+    listed = json.loads(run_cli("tokens", "list", "--json", home=tmp_path).stdout)
+    assert listed[0]["id"] == token["id"] and listed[0]["secret"] is None
+    events = json.loads(run_cli("events", "list", "--json", home=tmp_path).stdout)["events"]
+    assert [e["action"] for e in events] == ["create", "create"]
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    import typer.main
+
+    from shipway.cli.main import app
+
+    group = typer.main.get_command(app)
+    missing = []
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        subs = getattr(command, "commands", {name: command})
+        for sub_name, sub in subs.items():
+            if sub_name != "version" and "Example:" not in (sub.help or ""):
+                missing.append(f"{name} {sub_name}")
+    assert missing == []
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    out = run_cli("demo", "--no-wait", "--port", "0", home=tmp_path / "demo")
+    assert out.returncode == 0, out.stderr
+    assert "comparison" in out.stdout and "server: http://127.0.0.1:" in out.stdout
+    listed = json.loads(run_cli("runs", "list", "--json", home=tmp_path / "demo").stdout)["runs"]
+    assert sorted(r["name"] for r in listed) == ["logreg", "rf"]
+    assert all(r["status"] == "finished" and "roc_auc" in r["metrics"] for r in listed)

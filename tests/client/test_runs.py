@@ -1,0 +1,218 @@
+"""The tracking client, run against both backends (in-process and HTTP) and both databases."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import shipway as sw
+from shipway import errors
+
+
+def test_run_lifecycle_params_metrics_tags(client: sw.Client) -> None:
+    with sw.start_run(experiment="churn", name="rf", client=client, capture=False) as run:
+        run.log_params({"model": "rf", "depth": 8})
+        run.log_metrics({"acc": 0.93, "loss": 0.2}, step=1)
+        run.log_metric("acc", 0.94, step=2)
+        run.set_tags({"team": "growth"})
+        assert run.experiment == "churn"
+    stored = client.get_run(run.id)
+    assert stored.status == "finished"
+    assert stored.end_time is not None and stored.end_time >= stored.start_time
+    assert stored.params == {"depth": "8", "model": "rf"}
+    assert stored.metrics == {"acc": 0.94, "loss": 0.2}
+    assert stored.tags == {"team": "growth"}
+    assert stored.name == "rf" and stored.experiment == "churn"
+    history = client.get_metric_history(run.id, "acc")
+    assert [(p.step, p.value) for p in history] == [(1, 0.93), (2, 0.94)]
+
+
+def test_exception_marks_run_failed_and_flushes(client: sw.Client) -> None:
+    with pytest.raises(ZeroDivisionError), sw.start_run(client=client, capture=False) as run:
+        run.log_metric("loss", 1.5)
+        1 / 0  # noqa: B018
+    stored = client.get_run(run.id)
+    assert stored.status == "failed"
+    assert stored.error is not None and "ZeroDivisionError" in stored.error
+    assert stored.metrics == {"loss": 1.5}
+
+
+def test_params_are_immutable(client: sw.Client) -> None:
+    with sw.start_run(client=client, capture=False) as run:
+        run.log_param("lr", 0.1)
+        run.log_param("lr", 0.1)  # same value: fine
+        with pytest.raises(errors.ParamConflict, match=r"'lr'.*already '0.1'.*'0.2'"):
+            run.log_param("lr", 0.2)
+    assert client.get_run(run.id).params == {"lr": "0.1"}
+
+
+def test_non_finite_metrics_are_stored_faithfully(client: sw.Client) -> None:
+    with sw.start_run(client=client, capture=False) as run:
+        for step, value in enumerate([1.0, math.nan, math.inf, -math.inf, 2.5]):
+            run.log_metric("weird", value, step=step)
+        run.log_metric("last_nan", math.nan)
+    values = [p.value for p in client.get_metric_history(run.id, "weird")]
+    assert values[0] == 1.0 and math.isnan(values[1])
+    assert values[2:] == [math.inf, -math.inf, 2.5]
+    assert math.isnan(client.get_run(run.id).metrics["last_nan"])
+
+
+def test_default_steps_count_up_per_key(client: sw.Client) -> None:
+    with sw.start_run(client=client, capture=False) as run:
+        for i in range(3):
+            run.log_metric("a", float(i))
+        run.log_metric("b", 9.0)
+    assert [p.step for p in client.get_metric_history(run.id, "a")] == [0, 1, 2]
+    assert [p.step for p in client.get_metric_history(run.id, "b")] == [0]
+
+
+def test_latest_metric_is_highest_step_not_last_logged(client: sw.Client) -> None:
+    with sw.start_run(client=client, capture=False) as run:
+        run.log_metric("acc", 0.9, step=10)
+        run.flush()
+        run.log_metric("acc", 0.1, step=3)  # a late, older point
+    assert client.get_run(run.id).metrics["acc"] == 0.9
+
+
+def test_many_points_survive_batching(client: sw.Client) -> None:
+    with sw.start_run(client=client, capture=False) as run:
+        for step in range(25_000):
+            run.log_metrics({"x": step * 0.5, "y": -step}, step=step)
+    history = client.get_metric_history(run.id, "x")
+    assert len(history) == 25_000
+    assert history[-1].value == 24_999 * 0.5
+    assert client.get_run(run.id).metrics == {"x": 24_999 * 0.5, "y": -24_999.0}
+
+
+def test_nested_runs_record_their_parent(client: sw.Client) -> None:
+    with sw.start_run(experiment="tune", client=client, capture=False) as parent:
+        with sw.start_run(experiment="tune", nested=True, client=client, capture=False) as child:
+            assert sw.active_run() is child
+        assert sw.active_run() is parent
+    assert client.get_run(child.id).parent_id == parent.id
+    found = client.search_runs("tune", filter=f"parent_id = '{parent.id}'")
+    assert [r.id for r in found] == [child.id]
+
+
+def test_unknown_run_id_is_a_clear_error(client: sw.Client) -> None:
+    with pytest.raises(errors.NotFound, match="no run with id 'nope'"):
+        client.get_run("nope")
+
+
+def test_bad_metric_value_names_the_key(client: sw.Client) -> None:
+    with (
+        sw.start_run(client=client, capture=False) as run,
+        pytest.raises(errors.InvalidInput, match="metric 'acc' must be a number"),
+    ):
+        run.log_metric("acc", "high")
+
+
+def test_delete_and_restore(client: sw.Client) -> None:
+    with sw.start_run(experiment="del", client=client, capture=False) as run:
+        pass
+    client.delete_run(run.id)
+    assert [r.id for r in client.search_runs("del")] == []
+    assert [r.id for r in client.search_runs("del", include_deleted=True)] == [run.id]
+    with pytest.raises(errors.Conflict, match="restore"):
+        client.set_tags(run.id, {"a": 1})
+    client.restore_run(run.id)
+    assert [r.id for r in client.search_runs("del")] == [run.id]
+
+
+def test_search_filter_order_and_cursor(client: sw.Client) -> None:
+    for i in range(7):
+        with sw.start_run(experiment="search", name=f"r{i}", client=client, capture=False) as run:
+            run.log_params({"model": "rf" if i % 2 else "lr"})
+            run.log_metric("acc", 0.85 + i * 0.02)
+    page = client.search_runs(
+        "search", filter="metrics.acc > 0.9 and params.model = 'rf'", order_by=["metrics.acc desc"]
+    )
+    assert [r.name for r in page] == ["r5", "r3"]
+    seen = []
+    cursor = None
+    while True:
+        page = client.search_runs("search", order_by=["metrics.acc asc"], limit=3, cursor=cursor)
+        seen.extend(r.name for r in page)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [f"r{i}" for i in range(7)]
+
+
+def test_search_parse_error_points_at_position(client: sw.Client) -> None:
+    with pytest.raises(errors.InvalidInput) as info:
+        client.search_runs(filter="metrics.acc 0.9")
+    assert "position 12" in str(info.value)
+
+
+def test_experiments(client: sw.Client) -> None:
+    exp = client.create_experiment("vision", "image models")
+    assert client.get_experiment("vision").id == exp.id
+    with pytest.raises(errors.Conflict):
+        client.create_experiment("vision")
+    assert "vision" in [e.name for e in client.list_experiments()]
+    with pytest.raises(errors.NotFound):
+        client.get_experiment("nope")
+
+
+def test_artifacts_files_and_folders(client: sw.Client, tmp_path: Path) -> None:
+    (tmp_path / "roc.png").write_bytes(b"\x89PNG fake")
+    folder = tmp_path / "report"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "index.html").write_text("<h1>hi</h1>")
+    (folder / "sub" / "data.csv").write_text("a,b\n1,2\n")
+    with sw.start_run(client=client, capture=False) as run:
+        run.log_artifact(tmp_path / "roc.png")
+        run.log_artifact(folder, artifact_path="out")
+    paths = [a.path for a in client.list_artifacts(run.id)]
+    assert paths == ["out/report/index.html", "out/report/sub/data.csv", "roc.png"]
+    dest = tmp_path / "dl"
+    got = client.download_artifacts(run.id, "roc.png", dest)
+    assert got.read_bytes() == b"\x89PNG fake"
+    got = client.download_artifacts(run.id, "out/report", dest)
+    assert (got / "sub" / "data.csv").read_text() == "a,b\n1,2\n"
+
+
+@pytest.mark.parametrize("bad", ["../escape.txt", "/etc/passwd", "a/../../b", "x\x00y"])
+def test_hostile_artifact_paths_are_refused(client: sw.Client, tmp_path: Path, bad: str) -> None:
+    f = tmp_path / "f.txt"
+    f.write_text("x")
+    with sw.start_run(client=client, capture=False) as run, pytest.raises(errors.InvalidInput):
+        run.log_artifact(f, artifact_path=bad)
+    assert client.list_artifacts(run.id) == []
+
+
+def test_capture_records_git_and_environment(
+    client: sw.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
+    subprocess.run(
+        [*git, "remote", "add", "origin", "git@example.com:team/churn.git"], cwd=repo, check=True
+    )
+    (repo / "train.py").write_text("print('v1')\n")
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], cwd=repo, check=True)
+    (repo / "train.py").write_text("print('v2')\n")  # uncommitted change
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True
+    ).stdout.strip()
+    monkeypatch.chdir(repo)
+    with sw.start_run(client=client) as run:
+        pass
+    stored = client.get_run(run.id)
+    assert stored.git.commit == commit
+    assert stored.git.branch == "main"
+    assert stored.git.remote == "git@example.com:team/churn.git"
+    assert stored.git.dirty is True
+    diff = client.download_artifacts(run.id, "_shipway/git.diff", tmp_path / "dl")
+    assert "+print('v2')" in diff.read_text()
+    env = client.download_artifacts(run.id, "_shipway/environment.json", tmp_path / "dl")
+    text = env.read_text()
+    assert '"python"' in text and '"sqlalchemy"' in text.lower()
+    assert client.search_runs(filter=f"git_commit = '{commit}'")[0].id == run.id

@@ -1,0 +1,119 @@
+"""Shared fixtures: databases (SQLite and a throwaway PostgreSQL database per session),
+homes, and clients in both modes (in-process and over HTTP to a real server).
+
+PostgreSQL: ``SHIPWAY_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432``).
+Where no server is reachable the PostgreSQL cases skip, saying how to enable them; with
+``CI`` set they fail instead, so CI never skips them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import shipway as sw
+from shipway.api.server import BackgroundServer
+from shipway.config import Settings
+from shipway.services import Services
+from shipway.store.tables import metadata
+
+PG_BASE = os.environ.get("SHIPWAY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+HOW_TO_ENABLE_PG = (
+    "PostgreSQL is not reachable at {url} ({error}); start it with "
+    "`pg_ctlcluster --skip-systemctl-redirect 15 main start` or point SHIPWAY_TEST_PG_URL "
+    "at a server where the user may create databases"
+)
+
+
+def _admin_engine() -> sa.Engine:
+    return sa.create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session; dropped at the end."""
+    name = f"shipway_test_{uuid.uuid4().hex[:10]}"
+    admin = _admin_engine()
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        message = HOW_TO_ENABLE_PG.format(url=PG_BASE, error=str(exc.orig).strip().splitlines()[0])
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    yield f"{PG_BASE}/{name}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def _truncate(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        if sa.inspect(conn).has_table("runs"):
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs twice: on SQLite and on PostgreSQL (emptied first)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'home' / 'shipway.db'}"
+    url: str = request.getfixturevalue("pg_database")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return Settings.load(
+        overrides={
+            "home": str(tmp_path / "home"),
+            "db_url": db_url,
+            "retries": 2,
+            "retry_backoff": 0.05,
+        },
+        environ={},
+    )
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    """A home on SQLite only, for tests about something other than the database."""
+    return Settings.load(overrides={"home": str(tmp_path / "home")}, environ={})
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    svc = Services.open(settings, actor="tester")
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
+def server_url(services: Services) -> Iterator[str]:
+    server = BackgroundServer(services)
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(params=["local", "remote"])
+def client(request: pytest.FixtureRequest, settings: Settings) -> Iterator[sw.Client]:
+    """The same tests run against the in-process client and against a real HTTP server."""
+    if request.param == "local":
+        c = sw.Client("", settings=settings)
+        yield c
+        c.close()
+        return
+    url = request.getfixturevalue("server_url")
+    c = sw.Client(url, settings=settings)
+    yield c
+    c.close()
