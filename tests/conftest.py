@@ -19,8 +19,10 @@ import sqlalchemy as sa
 import shipway as sw
 from shipway.api.server import BackgroundServer
 from shipway.config import Settings
+from shipway.errors import MissingDependency
 from shipway.services import Services
 from shipway.store.tables import metadata
+from shipway.testing.seaweed import SeaweedServer, find_weed, run_seaweedfs
 
 PG_BASE = os.environ.get("SHIPWAY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
 HOW_TO_ENABLE_PG = (
@@ -117,3 +119,29 @@ def client(request: pytest.FixtureRequest, settings: Settings) -> Iterator[sw.Cl
     c = sw.Client(url, settings=settings)
     yield c
     c.close()
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    """One SeaweedFS server for the session; fails (never skips) if ``weed`` is missing."""
+    try:
+        find_weed()
+    except MissingDependency as exc:
+        pytest.fail(str(exc), pytrace=False)
+    with run_seaweedfs(tmp_path_factory.mktemp("seaweed")) as server:
+        yield server
+
+
+@pytest.fixture
+def s3_env(seaweed: SeaweedServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Point boto3's default chain at the test server, and only at it."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", seaweed.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", seaweed.secret_key)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    # Keep the developer's ~/.aws and the EC2 metadata service out of the tests.
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")

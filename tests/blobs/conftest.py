@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from shipway.blobs import ByteBackend, ContentStore, LocalBackend, S3Backend
-from shipway.errors import MissingDependency
-from shipway.testing.seaweed import SeaweedServer, find_weed, run_seaweedfs
+from shipway.testing.seaweed import SeaweedServer
 
 BUCKET = "shipway-blobs-test"
-
-
-@pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
-    """One SeaweedFS server for the session; fails (never skips) if ``weed`` is missing."""
-    try:
-        find_weed()
-    except MissingDependency as exc:
-        pytest.fail(str(exc), pytrace=False)
-    with run_seaweedfs(tmp_path_factory.mktemp("seaweed")) as server:
-        yield server
-
-
-@pytest.fixture
-def s3_env(seaweed: SeaweedServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Point boto3's default chain at the test server, and only at it."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", seaweed.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", seaweed.secret_key)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    # Keep the developer's ~/.aws and the EC2 metadata service out of the tests.
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 @pytest.fixture

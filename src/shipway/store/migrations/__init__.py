@@ -11,6 +11,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from shipway.errors import ShipwayError
+
 HERE = Path(__file__).parent
 HEAD = "0001"  # keep equal to the newest revision in versions/ (a test checks)
 
@@ -32,8 +34,15 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> None:
-    if current_revision(engine) == HEAD:
+    current = current_revision(engine)
+    if current == HEAD:
         return
+    known = {p.name.split("_", 1)[0] for p in (HERE / "versions").glob("*.py")}
+    if current is not None and current not in known:
+        raise ShipwayError(
+            f"the database is at schema revision {current!r}, newer than this shipway knows "
+            f"(up to {HEAD!r}); upgrade shipway to use it. Nothing was changed"
+        )
     from alembic import command
 
     command.upgrade(alembic_config(engine), "head")  # type: ignore[arg-type]
