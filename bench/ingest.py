@@ -11,8 +11,12 @@ append per value) is what remains.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -68,6 +72,49 @@ def _baseline(db_url: str) -> float:
     return POINTS / took
 
 
+def _remote(home: Path, env: dict[str, str], db_url: str, label: str) -> Result:
+    port = free_port()
+    server = start_server(home, port, env)
+    try:
+        settings = Settings.load(overrides={"home": str(home)}, environ={})
+        client = sw.Client(f"http://127.0.0.1:{port}", settings=settings)
+        remote = max(_log(client) for _ in range(3))
+        client.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+    baseline = max(_baseline(db_url) for _ in range(3))
+    return Result(
+        f"ingest, remote (HTTP to a server on {label})",
+        remote,
+        "points/s",
+        "SQLAlchemy bulk insert",
+        baseline,
+        ">= 100,000 points/s",
+    )
+
+
+@contextlib.contextmanager
+def _postgres() -> Iterator[str | None]:
+    """A throwaway PostgreSQL database, or None (with a message) when there is no server."""
+    base = os.environ.get("SHIPWAY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+    name = f"shipway_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError:
+        print(f"skipping the PostgreSQL ingest benchmark: no server at {base}")
+        yield None
+        return
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 def run() -> list[Result]:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -89,25 +136,10 @@ def run() -> list[Result]:
         )
 
         home = Path(tmp) / "remote"
-        port = free_port()
-        server = start_server(home, port)
-        try:
-            settings = Settings.load(overrides={"home": str(home)}, environ={})
-            client = sw.Client(f"http://127.0.0.1:{port}", settings=settings)
-            remote = max(_log(client) for _ in range(3))
-            client.close()
-        finally:
-            server.terminate()
-            server.wait(10)
-        baseline = max(_baseline(settings.database_url) for _ in range(3))
-        results.append(
-            Result(
-                "ingest, remote (HTTP to a server on SQLite)",
-                remote,
-                "points/s",
-                "SQLAlchemy bulk insert",
-                baseline,
-                ">= 100,000 points/s",
-            )
-        )
+        sqlite_url = Settings.load(overrides={"home": str(home)}, environ={}).database_url
+        results.append(_remote(home, {}, sqlite_url, "SQLite"))
+        with _postgres() as pg_url:
+            if pg_url:
+                home = Path(tmp) / "remote-pg"
+                results.append(_remote(home, {"SHIPWAY_DB_URL": pg_url}, pg_url, "PostgreSQL"))
     return results

@@ -7,7 +7,6 @@ opening the database (migrating it on first use) and the blob store.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import getpass
 
 from shipway.accounts import AccountService
@@ -30,6 +29,8 @@ class Services:
     settings: Settings
     db: Database
     actor: str
+    # shared by every as_actor() copy, so the blob store (an S3 client) is opened once
+    _shared: dict[str, ContentStore] = dataclasses.field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, settings: Settings | None = None, actor: str | None = None) -> Services:
@@ -38,11 +39,13 @@ class Services:
         db.migrate()
         return cls(settings, db, actor or os_user())
 
-    @functools.cached_property
+    @property
     def blobs(self) -> ContentStore:
-        return open_blob_store(
-            self.settings.blob_location, s3_endpoint_url=self.settings.s3_endpoint_url or None
-        )
+        if "blobs" not in self._shared:
+            self._shared["blobs"] = open_blob_store(
+                self.settings.blob_location, s3_endpoint_url=self.settings.s3_endpoint_url or None
+            )
+        return self._shared["blobs"]
 
     @property
     def tracking(self) -> TrackingService:
@@ -57,11 +60,7 @@ class Services:
         return AccountService(self.db, self.actor)
 
     def as_actor(self, actor: str) -> Services:
-        other = dataclasses.replace(self, actor=actor)
-        other.__dict__.pop("blobs", None)
-        if "blobs" in self.__dict__:
-            other.__dict__["blobs"] = self.__dict__["blobs"]
-        return other
+        return dataclasses.replace(self, actor=actor)
 
     def close(self) -> None:
         self.db.dispose()
