@@ -216,3 +216,11 @@ def test_capture_records_git_and_environment(
     text = env.read_text()
     assert '"python"' in text and '"sqlalchemy"' in text.lower()
     assert client.search_runs(filter=f"git_commit = '{commit}'")[0].id == run.id
+
+
+def test_logging_to_an_ended_run_is_an_error(client: sw.Client) -> None:
+    with sw.start_run(client=client, capture=False) as run:
+        run.log_metric("a", 1.0)
+    with pytest.raises(errors.Conflict, match="has ended"):
+        run.log_metric("a", 2.0)
+    assert [p.value for p in client.get_metric_history(run.id, "a")] == [1.0]

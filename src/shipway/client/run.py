@@ -22,7 +22,7 @@ import orjson
 
 from shipway.client.buffer import MetricBuffer
 from shipway.client.client import Client
-from shipway.errors import InvalidInput
+from shipway.errors import Conflict, InvalidInput
 from shipway.records import Artifact, Run
 from shipway.tracking import validation as check
 from shipway.tracking.capture import capture_environment, capture_git, entry_point
@@ -69,6 +69,11 @@ class ActiveRun:
     ) -> None:
         """Buffer one point per key. Without ``step``, each key counts up from 0 on its own.
         NaN and infinities are stored as they are."""
+        if self._ended:
+            raise Conflict(
+                f"run {self.id} has ended; log to it with sw.Client().log_params/set_tags "
+                "or start a new run"
+            )
         values: dict[str, float] = {}
         for key, value in metrics.items():
             if key not in self._steps:
