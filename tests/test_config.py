@@ -49,3 +49,18 @@ def test_every_setting_is_a_field() -> None:
     fields = {f.name for f in dataclasses.fields(Settings)}
     assert fields == {s.name for s in SETTINGS}
     assert all(s.help for s in SETTINGS)
+
+
+def test_home_cannot_be_set_inside_the_home(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("home = '/elsewhere'\n")
+    with pytest.raises(InvalidInput, match="'home' cannot be set"):
+        Settings.load(environ={"SHIPWAY_HOME": str(tmp_path)})
+
+
+def test_client_follows_the_tracking_uri_setting(tmp_path: Path) -> None:
+    import shipway as sw
+
+    settings = Settings.load(
+        overrides={"home": str(tmp_path), "tracking_uri": "http://127.0.0.1:9"}, environ={}
+    )
+    assert sw.Client(settings=settings).tracking_uri == "http://127.0.0.1:9"

@@ -46,7 +46,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", 5050, "Port `shipway server` listens on.", int),
     Setting("max_request_mb", 64, "Largest JSON request body the API accepts, in MiB.", int),
     Setting("max_artifact_mb", 0, "Largest artifact upload, in MiB; 0: no limit.", int),
-    Setting("metric_batch_size", 10000, "Metric points the client sends in one batch.", int),
+    Setting("metric_batch_size", 10000, "Most metric points the client sends in one request.", int),
     Setting(
         "flush_interval", 1.0, "Seconds between background flushes of buffered metrics.", float
     ),
@@ -142,6 +142,11 @@ def _read_file(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(f"{path} is not valid TOML: {exc}") from None
+    if "home" in data:
+        raise InvalidInput(
+            f"{path}: 'home' cannot be set in the home's own config.toml; "
+            "use SHIPWAY_HOME or --home"
+        )
     unknown = sorted(set(data) - set(_BY_NAME))
     if unknown:
         raise InvalidInput(f"{path}: unknown setting(s) {', '.join(unknown)}")

@@ -40,6 +40,11 @@ class Record:
         out: dict[str, Any] = _jsonable(self)
         return out
 
+    @staticmethod
+    def to_dict_value(value: Any) -> Any:
+        """One value in its JSON form (non-finite floats as "NaN", "Infinity", "-Infinity")."""
+        return _jsonable(value)
+
 
 @dataclasses.dataclass(frozen=True)
 class Experiment(Record):

@@ -201,3 +201,37 @@ def test_buffered_points_are_kept_when_the_server_dies(sqlite_settings: Settings
     assert client.get_run(run.id).metrics == {"a": 1.0, "b": 2.0}
     again.stop()
     services.close()
+
+
+def test_query_string_limits_are_400(http: httpx.Client) -> None:
+    _envelope(http.get("/runs", params={"limit": 5000}), 400, "invalid_input")
+
+
+def test_chunked_json_over_the_limit_is_413(small_limit_server: str) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"experiment": "'
+        for _ in range(3):
+            yield b"x" * 600_000
+        yield b'"}'
+
+    with httpx.Client(base_url=small_limit_server + "/api/v1") as http:
+        r = http.post("/runs", content=chunks(), headers={"content-type": "application/json"})
+        _envelope(r, 413, "payload_too_large")
+
+
+def test_big_flushes_are_split_under_the_request_limit(
+    small_limit_server: str, tmp_path: object
+) -> None:
+    from shipway.config import Settings
+
+    settings = Settings.load(
+        overrides={"home": str(tmp_path), "metric_batch_size": 10_000, "flush_interval": 3600.0},
+        environ={},
+    )
+    client = sw.Client(small_limit_server, settings=settings)
+    with sw.start_run(client=client, capture=False) as run:
+        run._metrics._batch_size = 10**9  # no early background send: one big flush
+        for step in range(100_000):
+            run.log_metrics({"a": step, "b": -step}, step=step)
+        run._metrics._batch_size = 10_000
+    assert len(client.get_metric_history(run.id, "b")) == 100_000

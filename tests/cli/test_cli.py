@@ -128,3 +128,27 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     listed = json.loads(run_cli("runs", "list", "--json", home=tmp_path / "demo").stdout)["runs"]
     assert sorted(r["name"] for r in listed) == ["logreg", "rf"]
     assert all(r["status"] == "finished" and "roc_auc" in r["metrics"] for r in listed)
+
+
+def test_server_on_a_taken_port_is_exit_1(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = run_cli("server", "--port", str(port), home=tmp_path)
+    assert out.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stderr
+
+
+def test_compare_json_keeps_non_finite_values(sqlite_settings: Settings) -> None:
+    client = sw.Client("", settings=sqlite_settings)
+    ids = []
+    for value in (float("nan"), 1.0):
+        with sw.start_run(client=client, capture=False) as run:
+            run.log_metric("loss", value)
+        ids.append(run.id)
+    out = run_cli("runs", "compare", *ids, "--json", home=sqlite_settings.home)
+    assert json.loads(out.stdout)["metrics"]["loss"] == ["NaN", 1.0]
+    assert run_cli("runs", "compare", ids[0], home=sqlite_settings.home).returncode == 2

@@ -224,3 +224,35 @@ def test_logging_to_an_ended_run_is_an_error(client: sw.Client) -> None:
     with pytest.raises(errors.Conflict, match="has ended"):
         run.log_metric("a", 2.0)
     assert [p.value for p in client.get_metric_history(run.id, "a")] == [1.0]
+
+
+def test_keys_with_slashes_work_everywhere(client: sw.Client) -> None:
+    with sw.start_run(client=client, capture=False) as run:
+        run.log_metric("train/loss", 0.5)
+        run.set_tag("team/area", "churn")
+    assert [p.value for p in client.get_metric_history(run.id, "train/loss")] == [0.5]
+    client.delete_tag(run.id, "team/area")
+    assert client.get_run(run.id).tags == {}
+
+
+def test_artifact_folders_match_case_exactly(client: sw.Client, tmp_path: Path) -> None:
+    folder = tmp_path / "plots"
+    folder.mkdir()
+    (folder / "b.txt").write_text("b")
+    with sw.start_run(client=client, capture=False) as run:
+        run.log_artifact(folder)
+    assert [a.path for a in client.list_artifacts(run.id, "plots")] == ["plots/b.txt"]
+    assert client.list_artifacts(run.id, "PLOTS") == []
+    assert client.list_artifacts(run.id, "plot") == []
+
+
+def test_an_experiment_named_like_a_number(client: sw.Client) -> None:
+    with sw.start_run(experiment="1", client=client, capture=False) as run:
+        pass
+    assert [r.id for r in client.search_runs("1")] == [run.id]
+    assert client.get_experiment("1").name == "1"
+
+
+def test_bad_events_cursor_is_a_clear_error(client: sw.Client) -> None:
+    with pytest.raises(errors.InvalidInput, match="cursor"):
+        client.list_events(cursor="abc")

@@ -115,13 +115,18 @@ class AccountService:
         self,
         *,
         limit: int = 100,
-        after: int = 0,
+        cursor: str | None = None,
         object_type: str | None = None,
         object_id: str | None = None,
         actor: str | None = None,
     ) -> Page[Event]:
         if limit < 1 or limit > 1000:
             raise InvalidInput(f"limit must be from 1 to 1000, got {limit}")
+        after = 0
+        if cursor:
+            if not cursor.startswith("e") or not cursor[1:].isdigit():
+                raise InvalidInput(f"cursor {cursor!r} is not valid; pass next_cursor as given")
+            after = int(cursor[1:])
         with self.db.read() as conn:
             items = events.page(
                 conn,
@@ -132,7 +137,7 @@ class AccountService:
                 actor=actor,
             )
         if len(items) > limit:
-            return Page(items[:limit], str(items[limit - 1].id))
+            return Page(items[:limit], f"e{items[limit - 1].id}")
         return Page(items, None)
 
     def _user(self, conn: object, name: str) -> tuple[int, User]:

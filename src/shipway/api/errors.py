@@ -80,6 +80,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
+        if isinstance(exc.__cause__, errors.ShipwayError):  # e.g. a body over the limit
+            cause = exc.__cause__
+            return envelope(status_for(cause), cause.code, cause.message, cause.details)
         message = str(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
             message = f"no route {request.method} {request.url.path}; see /docs for the API"

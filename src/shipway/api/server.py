@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -29,12 +30,20 @@ def _config(services: Services, host: str, port: int, **kwargs: Any) -> uvicorn.
 
 def serve(services: Services, host: str, port: int, log_level: str = "info") -> None:
     """Serve until interrupted."""
-    try:
-        uvicorn.Server(_config(services, host, port, log_level=log_level)).run()
-    except OSError as exc:
-        raise ConnectionFailed(
-            f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port"
-        ) from None
+    check_port(host, port)
+    uvicorn.Server(_config(services, host, port, log_level=log_level)).run()
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail with a clear error before uvicorn would exit(3) on a port that is taken."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConnectionFailed(
+                f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port"
+            ) from None
 
 
 class BackgroundServer:

@@ -9,6 +9,7 @@ from rich.panel import Panel
 
 from shipway.cli.common import Home, Json, Uri, client_for
 from shipway.cli.output import console, duration, number, print_json, table, when
+from shipway.errors import InvalidInput
 from shipway.records import Run
 
 app = typer.Typer(help="Inspect, compare and delete runs.", no_args_is_help=True)
@@ -133,9 +134,21 @@ def compare(
 
     Example: shipway runs compare 3f2a… 9bc1…
     """
+    if len(run_ids) < 2:
+        raise InvalidInput("give at least two run ids to compare")
     with client_for(home, tracking_uri) as client:
         runs = [client.get_run(r) for r in run_ids]
     print_comparison(runs, json=json)
+
+
+def lower_is_better(key: str) -> bool:
+    """Whether the best value of a metric is its lowest (losses and errors)."""
+    name = key.lower()
+    return any(word in name for word in ("loss", "error", "mse", "mae", "rmse", "latency"))
+
+
+def _json_float(value: float | None) -> object:
+    return None if value is None else Run.to_dict_value(value)
 
 
 def print_comparison(runs: list[Run], json: bool = False) -> None:
@@ -146,7 +159,7 @@ def print_comparison(runs: list[Run], json: bool = False) -> None:
             {
                 "runs": [r.id for r in runs],
                 "params": {k: [r.params.get(k) for r in runs] for k in params},
-                "metrics": {k: [r.metrics.get(k) for r in runs] for k in metrics},
+                "metrics": {k: [_json_float(r.metrics.get(k)) for r in runs] for k in metrics},
             }
         )
         return
@@ -158,7 +171,8 @@ def print_comparison(runs: list[Run], json: bool = False) -> None:
     for key in metrics:
         numbers = [r.metrics.get(key) for r in runs]
         finite = [v for v in numbers if v is not None and v == v]
-        best = max(finite) if finite else None
+        pick = min if lower_is_better(key) else max
+        best = pick(finite) if finite else None
         cells = [f"  metrics.{key}"]
         for v in numbers:
             text = "" if v is None else number(v)

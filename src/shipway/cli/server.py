@@ -14,9 +14,12 @@ from shipway.services import Services
 
 def server(
     host: Annotated[
-        str | None, typer.Option(help="Interface to listen on [default: 127.0.0.1].")
+        str | None,
+        typer.Option(help="Interface to listen on (default 127.0.0.1, or SHIPWAY_HOST)."),
     ] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on [default: 5050].")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default 5050, or SHIPWAY_PORT).")
+    ] = None,
     auth: Annotated[
         bool | None, typer.Option("--auth/--no-auth", help="Require bearer tokens (SHIPWAY_AUTH).")
     ] = None,

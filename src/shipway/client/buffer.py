@@ -10,15 +10,12 @@ by the next flush.
 from __future__ import annotations
 
 import threading
-import weakref
 from array import array
 from collections.abc import Callable, Mapping
 
 from shipway.store.metrics import Series
 
 Sender = Callable[[Mapping[str, Series]], object]
-
-_LIVE: weakref.WeakSet[MetricBuffer] = weakref.WeakSet()
 
 
 def _new_series() -> Series:
@@ -38,7 +35,6 @@ class MetricBuffer:
         self._wake = threading.Event()
         self._closed = False
         self._thread: threading.Thread | None = None
-        _LIVE.add(self)
 
     def add(
         self, values: Mapping[str, float], step: int | Mapping[str, int], timestamp: int
@@ -73,7 +69,6 @@ class MetricBuffer:
         finally:
             self._closed = True
             self._wake.set()
-            _LIVE.discard(self)
 
     def _start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="shipway-metrics", daemon=True)
@@ -94,13 +89,14 @@ class MetricBuffer:
         with self._send_lock:
             with self._lock:
                 batch, self._data, self._count = self._data, {}, 0
-            if not batch:
-                return
-            try:
-                self._send(batch)
-            except BaseException:
-                self._put_back(batch)
-                raise
+            pieces = _split(batch, self._batch_size)
+            for i, piece in enumerate(pieces):
+                try:
+                    self._send(piece)
+                except BaseException:
+                    for unsent in reversed(pieces[i:]):
+                        self._put_back(unsent)
+                    raise
 
     def _put_back(self, batch: dict[str, Series]) -> None:
         with self._lock:
@@ -122,7 +118,23 @@ class MetricBuffer:
         return self._count
 
 
-def flush_all() -> None:
-    """Flush every live buffer (used at interpreter exit)."""
-    for buffer in list(_LIVE):
-        buffer.flush()
+def _split(batch: dict[str, Series], size: int) -> list[dict[str, Series]]:
+    """Cut a batch into pieces of at most ``size`` points (keys stay in order)."""
+    pieces: list[dict[str, Series]] = []
+    current: dict[str, Series] = {}
+    room = size
+    for key, series in batch.items():
+        start = 0
+        while start < len(series):
+            take = min(room, len(series) - start)
+            end = start + take
+            current[key] = Series(
+                series.values[start:end], series.steps[start:end], series.timestamps[start:end]
+            )
+            start, room = end, room - take
+            if room == 0:
+                pieces.append(current)
+                current, room = {}, size
+    if current:
+        pieces.append(current)
+    return pieces

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,15 +32,20 @@ def open_backend(
     tracking_uri: str | None = None, *, token: str | None = None, settings: Settings | None = None
 ) -> Backend:
     settings = settings or Settings.load()
-    uri = tracking_uri if tracking_uri is not None else get_tracking_uri()
+    if tracking_uri is not None:
+        uri = tracking_uri
+    elif _tracking_uri is not None:
+        uri = _tracking_uri
+    else:
+        uri = settings.tracking_uri
     if uri.startswith(("http://", "https://")):
         from shipway.client.http import HttpBackend
 
         return HttpBackend(settings, uri, token)
     if uri:
         # a folder path or file:// URI: a local home somewhere else
-        home = uri.removeprefix("file://")
-        settings = Settings.load(overrides={"home": home})
+        home = Path(uri.removeprefix("file://")).expanduser().resolve()
+        settings = dataclasses.replace(settings, home=home)
     from shipway.client.local import LocalBackend
 
     return LocalBackend(settings)
@@ -114,6 +120,9 @@ class Client:
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         self.backend.set_tags(run_id, tags)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.backend.delete_tag(run_id, key)
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         return self.backend.get_metric_history(run_id, key)

@@ -161,6 +161,9 @@ class HttpBackend:
         body = {"tags": {k: str(v) for k, v in tags.items()}}
         self._json("POST", f"/runs/{_q(run_id)}/tags", json=body)
 
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._json("DELETE", f"/runs/{_q(run_id)}/tags/{_q(key, safe='/')}")
+
     def log_metric_series(self, run_id: str, batch: Mapping[str, Series]) -> int:
         data = self._json("POST", f"/runs/{_q(run_id)}/metrics", json=encode_batch(batch))
         return int(data["logged"])
@@ -170,7 +173,9 @@ class HttpBackend:
         cursor = None
         while True:
             data = self._json(
-                "GET", f"/runs/{_q(run_id)}/metrics/{_q(key)}", params=_params(cursor=cursor)
+                "GET",
+                f"/runs/{_q(run_id)}/metrics/{_q(key, safe='/')}",
+                params=_params(cursor=cursor),
             )
             points.extend(
                 MetricPoint(key, float_from_json(p["value"]), p["step"], p["timestamp"])

@@ -72,6 +72,9 @@ class LocalBackend:
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         self.services.tracking.set_tags(run_id, tags)
 
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.services.tracking.delete_tag(run_id, key)
+
     def log_metric_series(self, run_id: str, batch: Mapping[str, Series]) -> int:
         return self.services.tracking.log_metric_series(run_id, batch)
 
@@ -127,8 +130,7 @@ class LocalBackend:
     def list_events(
         self, limit: int = 100, cursor: str | None = None, **filters: Any
     ) -> Page[Event]:
-        after = int(cursor) if cursor else 0
-        return self.services.accounts.list_events(limit=limit, after=after, **filters)
+        return self.services.accounts.list_events(limit=limit, cursor=cursor, **filters)
 
     def close(self) -> None:
         self.services.close()

@@ -91,7 +91,9 @@ class ActiveRun:
             for key in values:
                 if step > self._steps.get(key, -1):
                     self._steps[key] = step
-        self._metrics.add(values, steps, timestamp or int(time.time() * 1000))
+        self._metrics.add(
+            values, steps, int(time.time() * 1000) if timestamp is None else timestamp
+        )
 
     def set_tag(self, key: str, value: Any) -> None:
         self.set_tags({key: value})
@@ -208,16 +210,24 @@ def start_run(
     )
     run = ActiveRun(client, info)
     if capture:
-        env = capture_environment(packages=client.settings.capture_packages)
-        run.log_dict(env, "_shipway/environment.json")
-        if diff:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "git.diff"
-                path.write_bytes(diff)
-                client.backend.log_artifact(run.id, path, "_shipway")
+        try:
+            _log_capture(run, diff)
+        except BaseException as exc:
+            run.end("failed", error=f"could not record the run's environment: {exc}")
+            raise
     with _stack_lock:
         _stack.append(run)
     return run
+
+
+def _log_capture(run: ActiveRun, diff: bytes | None) -> None:
+    env = capture_environment(packages=run.client.settings.capture_packages)
+    run.log_dict(env, "_shipway/environment.json")
+    if diff:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "git.diff"
+            path.write_bytes(diff)
+            run.client.backend.log_artifact(run.id, path, "_shipway")
 
 
 def active_run() -> ActiveRun | None:

@@ -21,9 +21,13 @@ def under(conn: Connection, run_pk: int, prefix: str) -> list[Artifact]:
         artifacts.c.run_pk == run_pk
     )
     if prefix:
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        # exact, case-sensitive comparisons (SQLite's LIKE ignores case)
+        folder = prefix + "/"
         query = query.where(
-            sa.or_(artifacts.c.path == prefix, artifacts.c.path.like(escaped + "/%", escape="\\"))
+            sa.or_(
+                artifacts.c.path == prefix,
+                sa.func.substr(artifacts.c.path, 1, len(folder)) == folder,
+            )
         )
     rows = conn.execute(query.order_by(artifacts.c.path))
     return [Artifact(path=r.path, size=r.size, digest=r.digest) for r in rows]

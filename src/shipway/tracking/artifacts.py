@@ -89,6 +89,10 @@ class ArtifactService:
             self.blobs.download(artifact.digest, dest / rel)
         return dest / (clean.rsplit("/", 1)[-1] if clean else "")
 
+    def check_run(self, run_id: str) -> None:
+        """Raise unless ``run_id`` exists and is not deleted."""
+        self._check_run(run_id)
+
     def _check_run(self, run_id: str) -> None:
         with self.db.read() as conn:
             self._runs._writable_run_pk(conn, run_id)

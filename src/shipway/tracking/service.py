@@ -84,11 +84,11 @@ class TrackingService:
         return _page(items, limit, lambda last: {"after": last.id}, "experiments")
 
     def _experiment(self, conn: Connection, ref: int | str) -> Experiment:
-        found = None
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        # a string is a name first (start_run(experiment="1") creates one named "1"),
+        # and an id only when no experiment has that name
+        found = experiments_repo.by_name(conn, ref) if isinstance(ref, str) else None
+        if found is None and (isinstance(ref, int) or ref.isdigit()):
             found = experiments_repo.by_id(conn, int(ref))
-        if found is None and isinstance(ref, str):
-            found = experiments_repo.by_name(conn, ref)
         if found is None:
             raise NotFound(f"no experiment {ref!r}; `shipway experiments list` shows them")
         return found

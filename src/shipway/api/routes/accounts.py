@@ -77,8 +77,7 @@ def list_events(
     actor: str | None = None,
     services: Services = Admin,
 ) -> dict[str, Any]:
-    after = int(cursor) if cursor and cursor.isdigit() else 0
     result = services.accounts.list_events(
-        limit=limit, after=after, object_type=object_type, object_id=object_id, actor=actor
+        limit=limit, cursor=cursor, object_type=object_type, object_id=object_id, actor=actor
     )
     return body("events", result.items, result.next_cursor)

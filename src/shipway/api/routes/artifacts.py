@@ -40,6 +40,7 @@ async def upload(
     run_id: str, path: str, request: Request, services: Services = DataScientist
 ) -> dict[str, Any]:
     clean = artifact_path(path)
+    await run_in_threadpool(services.artifacts.check_run, run_id)  # before reading the body
     fd, name = tempfile.mkstemp(prefix=".upload-", dir=_spool_dir(services))
     tmp = Path(name)
     try:

@@ -41,7 +41,7 @@ async def log_batch(
     return {"logged": count}
 
 
-@router.get("/{key}", summary="A metric's full history (cursor-paginated)")
+@router.get("/{key:path}", summary="A metric's full history (cursor-paginated)")
 def history(
     run_id: str,
     key: str,

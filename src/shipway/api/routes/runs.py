@@ -80,7 +80,7 @@ def list_(
     experiment: list[str] | None = Query(None),
     filter: str | None = None,
     order_by: list[str] = Query([]),
-    limit: int = 100,
+    limit: int = Query(100, ge=1, le=1000),
     cursor: str | None = None,
     include_deleted: bool = False,
     services: Services = Viewer,
@@ -143,7 +143,7 @@ def set_tags(run_id: str, body: Tags, services: Services = DataScientist) -> dic
     return {"set": len(body.tags)}
 
 
-@router.delete("/{run_id}/tags/{key}", summary="Delete a tag")
+@router.delete("/{run_id}/tags/{key:path}", summary="Delete a tag")
 def delete_tag(run_id: str, key: str, services: Services = DataScientist) -> dict[str, Any]:
     services.tracking.delete_tag(run_id, key)
     return {"deleted": key}
