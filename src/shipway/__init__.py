@@ -15,6 +15,7 @@ from shipway.client import (
     set_tracking_uri,
     start_run,
 )
+from shipway.client import datasets as _datasets_api  # noqa: F401 (registers sw.datasets.*)
 from shipway.errors import ShipwayError
 from shipway.records import Experiment, MetricPoint, Page, Run
 

@@ -148,3 +148,58 @@ class Page(Generic[T]):
 
     def __getitem__(self, index: int) -> T:
         return self.items[index]
+
+
+@dataclasses.dataclass(frozen=True)
+class ManifestEntry(Record):
+    """One file of a dataset version (or a symlink, stored as its target, never followed)."""
+
+    path: str
+    size: int
+    digest: str | None
+    mode: int
+    link: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset(Record):
+    name: str
+    description: str
+    created_at: int
+    created_by: str
+    latest: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetVersion(Record):
+    """An immutable snapshot, addressed ``name@version``."""
+
+    name: str
+    version: int
+    manifest_digest: str
+    file_count: int
+    total_size: int
+    message: str
+    source: str | None
+    created_at: int
+    created_by: str
+    run_id: str | None
+    git_commit: str | None
+    profile: dict[str, Any] | None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DatasetVersion:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in fields})
+
+
+@dataclasses.dataclass(frozen=True)
+class RunInput(Record):
+    run_id: str
+    dataset: str
+    version: int
+    context: str

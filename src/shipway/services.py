@@ -12,6 +12,7 @@ import getpass
 from shipway.accounts import AccountService
 from shipway.blobs import ContentStore, open_blob_store
 from shipway.config import Settings
+from shipway.datasets.service import DatasetService
 from shipway.store.db import Database
 from shipway.tracking.artifacts import ArtifactService
 from shipway.tracking.service import TrackingService
@@ -54,6 +55,10 @@ class Services:
     @property
     def artifacts(self) -> ArtifactService:
         return ArtifactService(self.db, self.blobs, self.actor)
+
+    @property
+    def datasets(self) -> DatasetService:
+        return DatasetService(self.db, self.blobs, self.settings.home, self.actor)
 
     @property
     def accounts(self) -> AccountService:

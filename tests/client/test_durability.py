@@ -93,7 +93,7 @@ def test_a_killed_process_leaves_its_run_running(sqlite_settings: Settings) -> N
 
 
 def _corrupt_local_blob(settings: Settings, digest: str) -> None:
-    path = settings.home / "blobs" / digest[:2] / digest[2:4] / digest
+    path = settings.home / "blobs" / digest[:2] / digest
     path.chmod(0o644)
     path.write_bytes(b"tampered")
 

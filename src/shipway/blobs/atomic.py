@@ -13,8 +13,9 @@ from shipway.blobs.backends import TEMP_PREFIX
 
 
 @contextlib.contextmanager
-def atomic_writer(dest: Path) -> Iterator[BinaryIO]:
+def atomic_writer(dest: Path, *, fsync: bool = True) -> Iterator[BinaryIO]:
     """Yield a file to write; on a clean exit it replaces ``dest``, on an error it is removed.
+    ``fsync=False`` leaves durability to a later ``os.sync()`` by the caller (bulk writes).
 
     Example::
 
@@ -29,12 +30,14 @@ def atomic_writer(dest: Path) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if fsync:
+                os.fsync(f.fileno())
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(dest.parent)
+    if fsync:
+        fsync_dir(dest.parent)
 
 
 def fsync_dir(path: Path) -> None:

@@ -41,6 +41,10 @@ def hash_file_sized(path: Path) -> tuple[str, int]:
         hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
         hasher.update_mmap(path)
         return hasher.hexdigest(), size
+    if size <= CHUNK_SIZE:  # one read: most dataset files are small
+        with open(path, "rb") as f:
+            data = f.read()
+        return blake3.blake3(data).hexdigest(), len(data)
     hasher = blake3.blake3()
     size = 0
     with open(path, "rb") as f:

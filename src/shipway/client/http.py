@@ -23,12 +23,16 @@ from shipway import errors
 from shipway.config import Settings
 from shipway.records import (
     Artifact,
+    Dataset,
+    DatasetVersion,
     Event,
     Experiment,
     GitInfo,
+    ManifestEntry,
     MetricPoint,
     Page,
     Run,
+    RunInput,
     Token,
     User,
     float_from_json,
@@ -45,6 +49,7 @@ CHUNK = 1 << 20
 class HttpBackend:
     def __init__(self, settings: Settings, uri: str, token: str | None = None) -> None:
         self.location = uri.rstrip("/")
+        self.home = settings.home
         self.retries = max(1, settings.retries)
         self.backoff = settings.retry_backoff
         headers = {"X-Shipway-User": os_user(), "User-Agent": "shipway-client"}
@@ -292,6 +297,94 @@ class HttpBackend:
             os.replace(name, target)
         finally:
             Path(name).unlink(missing_ok=True)
+
+    # datasets (the transfer logic lives in client/transfer.py) ------------------------
+
+    def dataset_add(
+        self,
+        name: str,
+        path: Path,
+        *,
+        message: str,
+        source: str | None,
+        run_id: str | None,
+        git: GitInfo | None,
+        link: bool,
+    ) -> tuple[DatasetVersion, bool]:
+        from shipway.client import transfer
+        from shipway.datasets.service import check_name
+
+        check_name(name)
+        return transfer.remote_add(
+            self, self.home, name, path, message=message, source=source, run_id=run_id, git=git
+        )
+
+    def dataset_get(self, ref: str) -> DatasetVersion:
+        from shipway.datasets.service import parse_ref
+
+        name, number = parse_ref(ref)
+        data = self._json("GET", f"/datasets/{_q(name)}/versions/{number or 'latest'}")
+        return DatasetVersion.from_dict(data)
+
+    def dataset_versions(self, name: str) -> list[DatasetVersion]:
+        data = self._json("GET", f"/datasets/{_q(name)}/versions")
+        return [DatasetVersion.from_dict(v) for v in data["versions"]]
+
+    def datasets_list(self) -> list[Dataset]:
+        return [Dataset(**d) for d in self._json("GET", "/datasets")["datasets"]]
+
+    def dataset_manifest(self, ref: str) -> list[ManifestEntry]:
+        from shipway.client import transfer
+
+        return transfer.remote_manifest(self, ref)[1]
+
+    def dataset_materialize(self, ref: str, dest: Path) -> Path:
+        from shipway.client import transfer
+
+        return transfer.remote_materialize(self, ref, dest)
+
+    def dataset_cached_path(self, ref: str) -> Path:
+        version = self.dataset_get(ref)
+        host = self.location.split("://", 1)[-1].replace(":", "_").replace("/", "_")
+        target = self.home / "cache" / "remote" / host / version.name / str(version.version)
+        if not target.exists():
+            self.dataset_materialize(version.ref, target)
+        return target
+
+    def dataset_diff(self, a: str, b: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", "/datasets-diff", params={"a": a, "b": b})
+        return result
+
+    def dataset_status(self, name: str, path: Path) -> dict[str, Any]:
+        from shipway.datasets import manifest as mf
+        from shipway.datasets.snapshot import digests
+        from shipway.datasets.statcache import StatCache
+
+        latest = self.dataset_get(name)
+        found = mf.walk(Path(path))
+        cache = StatCache(self.home / "cache" / "stat.sqlite")
+        try:
+            by_path = digests(found.files, cache, None)
+        finally:
+            cache.close()
+        current = list(found.links) + [
+            ManifestEntry(f.rel, f.size, by_path[f.path], f.mode) for f in found.files
+        ]
+        changes = mf.compare(self.dataset_manifest(latest.ref), current)
+        return {"dataset": latest.ref, **changes.to_dict(), "clean": changes.clean}
+
+    def dataset_used_by(self, ref: str) -> list[RunInput]:
+        version = self.dataset_get(ref)
+        url = f"/datasets/{_q(version.name)}/versions/{version.version}/runs"
+        return [RunInput(**i) for i in self._json("GET", url)["inputs"]]
+
+    def log_input(self, run_id: str, ref: str, context: str) -> RunInput:
+        body = {"dataset": ref, "context": context}
+        return RunInput(**self._json("POST", f"/runs/{_q(run_id)}/inputs", json=body))
+
+    def run_inputs(self, run_id: str) -> list[RunInput]:
+        data = self._json("GET", f"/runs/{_q(run_id)}/inputs")
+        return [RunInput(**i) for i in data["inputs"]]
 
     # users, tokens, events -------------------------------------------------------------
 

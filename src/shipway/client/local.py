@@ -9,12 +9,16 @@ from typing import Any
 from shipway.config import Settings
 from shipway.records import (
     Artifact,
+    Dataset,
+    DatasetVersion,
     Event,
     Experiment,
     GitInfo,
+    ManifestEntry,
     MetricPoint,
     Page,
     Run,
+    RunInput,
     Token,
     User,
 )
@@ -108,6 +112,55 @@ class LocalBackend:
 
     def download_artifacts(self, run_id: str, path: str | None, dest: Path) -> Path:
         return self.services.artifacts.download(run_id, path, dest)
+
+    def dataset_add(
+        self,
+        name: str,
+        path: Path,
+        *,
+        message: str,
+        source: str | None,
+        run_id: str | None,
+        git: GitInfo | None,
+        link: bool,
+    ) -> tuple[DatasetVersion, bool]:
+        return self.services.datasets.add(
+            name, path, message=message, source=source, run_id=run_id, git=git, link=link
+        )
+
+    def dataset_get(self, ref: str) -> DatasetVersion:
+        return self.services.datasets.get(ref)
+
+    def dataset_versions(self, name: str) -> list[DatasetVersion]:
+        return self.services.datasets.versions(name)
+
+    def datasets_list(self) -> list[Dataset]:
+        return self.services.datasets.list_datasets()
+
+    def dataset_manifest(self, ref: str) -> list[ManifestEntry]:
+        svc = self.services.datasets
+        return svc.manifest(svc.get(ref))
+
+    def dataset_materialize(self, ref: str, dest: Path) -> Path:
+        return self.services.datasets.materialize(ref, dest)
+
+    def dataset_cached_path(self, ref: str) -> Path:
+        return self.services.datasets.cached_path(ref)
+
+    def dataset_diff(self, a: str, b: str) -> dict[str, Any]:
+        return self.services.datasets.diff(a, b)
+
+    def dataset_status(self, name: str, path: Path) -> dict[str, Any]:
+        return self.services.datasets.status(name, path)
+
+    def dataset_used_by(self, ref: str) -> list[RunInput]:
+        return self.services.datasets.used_by(ref)
+
+    def log_input(self, run_id: str, ref: str, context: str) -> RunInput:
+        return self.services.datasets.log_input(run_id, ref, context)
+
+    def run_inputs(self, run_id: str) -> list[RunInput]:
+        return self.services.datasets.inputs(run_id)
 
     def create_user(self, name: str, role: str) -> User:
         return self.services.accounts.create_user(name, role)

@@ -23,7 +23,7 @@ import orjson
 from shipway.client.buffer import MetricBuffer
 from shipway.client.client import Client
 from shipway.errors import Conflict, InvalidInput
-from shipway.records import Artifact, Run
+from shipway.records import Artifact, Run, RunInput
 from shipway.tracking import validation as check
 from shipway.tracking.capture import capture_environment, capture_git, entry_point
 
@@ -116,6 +116,12 @@ class ActiveRun:
 
     def log_dict(self, data: Any, artifact_file: str) -> Artifact:
         return self.log_text(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode(), artifact_file)
+
+    def log_input(self, dataset: Any, context: str = "training") -> RunInput:
+        """Record that this run read a dataset version (``sw.datasets.get(...)``, a
+        ``DatasetVersion`` or ``"name@version"``), as ``training``, ``validation``, …"""
+        ref = dataset if isinstance(dataset, str) else dataset.ref
+        return self.client.backend.log_input(self.id, ref, context)
 
     def flush(self) -> None:
         """Send buffered metrics now; raises if sending failed (nothing is dropped)."""

@@ -148,3 +148,48 @@ events = sa.Table(
     sa.Column("details", sa.Text, nullable=False, server_default="{}"),
     sa.Index(None, "object_type", "object_id"),
 )
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+)
+
+# A version is a manifest (a blob listing path, size, digest and mode of every file) plus
+# provenance and the profiles of its tabular files. The row is written last, in one
+# transaction, after every blob is stored: an interrupted add leaves no version.
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("manifest_digest", sa.String(64), nullable=False),
+    sa.Column("file_count", sa.Integer, nullable=False),
+    sa.Column("total_size", sa.BigInteger, nullable=False),
+    sa.Column("message", sa.Text, nullable=False, server_default=""),
+    sa.Column("source", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk"), nullable=True),
+    sa.Column("git_commit", sa.String(64), nullable=True),
+    sa.Column("profile", sa.Text, nullable=True),
+    sa.UniqueConstraint("dataset_id", "version"),
+    sa.Index(None, "manifest_digest"),
+)
+
+# Which dataset versions a run read, and as what (training, validation, holdout, ...).
+run_inputs = sa.Table(
+    "run_inputs",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk"), primary_key=True),
+    sa.Column(
+        "dataset_version_id", sa.Integer, sa.ForeignKey("dataset_versions.id"), primary_key=True
+    ),
+    sa.Column("context", sa.String(64), primary_key=True),
+    sa.Index(None, "dataset_version_id"),
+)

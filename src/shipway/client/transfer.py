@@ -1,0 +1,195 @@
+"""Moving dataset versions over HTTP: adding from this machine to a server, pushing a
+local version up, pulling a server's version down. Only missing blobs travel: the sender
+asks the receiver which digests it lacks (in batches), never for a listing."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import blake3
+
+from shipway import errors
+from shipway.client.http import HttpBackend
+from shipway.datasets import manifest as mf
+from shipway.datasets.service import DatasetService, parse_ref, profiles
+from shipway.datasets.snapshot import Progress, digests
+from shipway.datasets.statcache import StatCache
+from shipway.records import DatasetVersion, GitInfo, ManifestEntry
+
+BATCH = 10_000
+
+
+def missing_remote(http: HttpBackend, wanted: Iterable[str]) -> list[str]:
+    unique = list(dict.fromkeys(wanted))
+    lacking: list[str] = []
+    for start in range(0, len(unique), BATCH):
+        data = http._json("POST", "/blobs/missing", json={"digests": unique[start : start + BATCH]})
+        lacking.extend(data["missing"])
+    return lacking
+
+
+def upload_file(http: HttpBackend, digest: str, path: Path) -> None:
+    def chunks() -> Iterable[bytes]:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                yield chunk
+
+    http._json("PUT", f"/blobs/{digest}", content=chunks)
+
+
+def download(http: HttpBackend, digest: str, target: Path) -> None:
+    """Fetch one blob to ``target`` through a temp file, verified before it appears."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".pull-", dir=target.parent)
+    hasher = blake3.blake3()
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            response = http._send("GET", f"/blobs/{digest}", stream=True)
+            try:
+                for chunk in response.iter_bytes(1 << 20):
+                    hasher.update(chunk)
+                    fh.write(chunk)
+            finally:
+                response.close()
+        if hasher.hexdigest() != digest:
+            raise errors.IntegrityError(f"blob {digest[:12]}… arrived corrupt; retry")
+        os.replace(name, target)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def fetch_bytes(http: HttpBackend, digest: str) -> bytes:
+    response = http._send("GET", f"/blobs/{digest}")
+    if blake3.blake3(response.content).hexdigest() != digest:
+        raise errors.IntegrityError(f"blob {digest[:12]}… arrived corrupt; retry")
+    return response.content
+
+
+def remote_add(
+    http: HttpBackend,
+    home: Path,
+    name: str,
+    path: Path,
+    *,
+    message: str,
+    source: str | None,
+    run_id: str | None,
+    git: GitInfo | None,
+    progress: Progress | None = None,
+) -> tuple[DatasetVersion, bool]:
+    """Hash ``path`` here, upload what the server lacks, then record the version there."""
+    found = mf.walk(Path(path))
+    cache = StatCache(home / "cache" / "stat.sqlite")
+    try:
+        by_path = digests(found.files, cache, progress)
+    finally:
+        cache.close()
+    entries = list(found.links) + [
+        ManifestEntry(f.rel, f.size, by_path[f.path], f.mode) for f in found.files
+    ]
+    entries.sort(key=lambda e: e.path)
+    lacking = set(missing_remote(http, [e.digest for e in entries if e.digest]))
+    sent: set[str] = set()
+    for f in found.files:
+        digest = by_path[f.path]
+        if digest in lacking and digest not in sent:
+            upload_file(http, digest, Path(f.path))
+            sent.add(digest)
+    manifest_bytes = mf.encode(entries)
+    manifest_digest = blake3.blake3(manifest_bytes).hexdigest()
+    http._json("PUT", f"/blobs/{manifest_digest}", content=lambda: manifest_bytes)
+    body = {
+        "manifest_digest": manifest_digest,
+        "message": message,
+        "source": source or str(Path(path).resolve()),
+        "git_commit": git.commit if git else None,
+        "run_id": run_id,
+        "profile": profiles(Path(path), entries),
+    }
+    data = http._json("POST", f"/datasets/{name}/versions", json=body)
+    created = bool(data.pop("created"))
+    return DatasetVersion.from_dict(data), created
+
+
+def remote_manifest(http: HttpBackend, ref: str) -> tuple[DatasetVersion, list[ManifestEntry]]:
+    name, number = parse_ref(ref)
+    version = DatasetVersion.from_dict(
+        http._json("GET", f"/datasets/{name}/versions/{number or 'latest'}")
+    )
+    entries = mf.decode(fetch_bytes(http, version.manifest_digest))
+    return version, entries
+
+
+def remote_materialize(http: HttpBackend, ref: str, dest: Path) -> Path:
+    from shipway.tracking.validation import artifact_path
+
+    _, entries = remote_manifest(http, ref)
+    dest = Path(dest)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise errors.InvalidInput(f"{dest} exists and is not an empty folder; pick a new folder")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".shipway-get-", dir=dest.parent))
+    try:
+        for entry in entries:
+            target = staging / artifact_path(entry.path)
+            if entry.link is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(entry.link, target)
+            else:
+                assert entry.digest is not None
+                download(http, entry.digest, target)
+                os.chmod(target, entry.mode & 0o777 or 0o644)
+        if dest.exists():
+            dest.rmdir()
+        os.replace(staging, dest)
+    finally:
+        if staging.exists():
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
+    return dest
+
+
+def push(local: DatasetService, http: HttpBackend, ref: str) -> tuple[DatasetVersion, int, bool]:
+    """Send a local version to the server, keeping its number; returns (version, blobs sent,
+    created)."""
+    version = local.get(ref)
+    entries = local.manifest(version)
+    wanted = [version.manifest_digest] + [e.digest for e in entries if e.digest]
+    lacking = missing_remote(http, wanted)
+    for digest in lacking:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "blob"
+            local.blobs.download(digest, path)
+            upload_file(http, digest, path)
+    body: dict[str, Any] = {
+        "manifest_digest": version.manifest_digest,
+        "version": version.version,
+        "message": version.message,
+        "source": version.source,
+        "git_commit": version.git_commit,
+        "profile": version.profile,
+    }
+    data = http._json("POST", f"/datasets/{version.name}/versions", json=body)
+    created = bool(data.pop("created"))
+    return DatasetVersion.from_dict(data), len(lacking), created
+
+
+def pull(http: HttpBackend, local: DatasetService, ref: str) -> tuple[DatasetVersion, int, bool]:
+    """Fetch a server's version into the local home, keeping its number."""
+    version, entries = remote_manifest(http, ref)
+    wanted = [version.manifest_digest] + [e.digest for e in entries if e.digest]
+    lacking = local.missing(wanted)
+    for digest in lacking:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "blob"
+            download(http, digest, path)
+            local.blobs.put_hashed(path, digest)
+    pulled = dataclasses.replace(version, run_id=None)  # the run lives on the server
+    recorded, created = local.register(pulled, keep_number=True)
+    return recorded, len(lacking), created

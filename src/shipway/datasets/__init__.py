@@ -1,0 +1,33 @@
+"""Dataset versions: snapshot, manifest, profile, diff, materialize.
+
+This package is also the user-facing ``sw.datasets`` API (``add``, ``get``, ``versions``,
+``list``, ``diff``, ``status``, ``used_by``). Those functions need a client, which lives in
+a layer above this one, so the client registers its implementation here when it loads
+(``shipway.client.datasets``) and the names below forward to it. Importing ``shipway``
+always loads the client first.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+PUBLIC = ("DatasetHandle", "add", "diff", "get", "list", "status", "used_by", "versions")
+_api: ModuleType | None = None
+
+
+def register_api(module: ModuleType) -> None:
+    global _api
+    _api = module
+
+
+def __getattr__(name: str) -> Any:
+    if name in PUBLIC:
+        if _api is None:  # pragma: no cover - importing shipway registers it
+            raise AttributeError(f"shipway.datasets.{name}: import shipway first")
+        return getattr(_api, name)
+    raise AttributeError(f"module 'shipway.datasets' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *PUBLIC])

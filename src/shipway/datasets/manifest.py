@@ -1,0 +1,123 @@
+"""Manifests: the list of files in a dataset version, and comparing two of them.
+
+A manifest is stored as a blob (sorted JSON), so identical snapshots share one manifest
+and a version is fully described by the digest of its manifest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shipway.errors import InvalidInput
+from shipway.records import ManifestEntry
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    """What the walk saw of one regular file, before hashing."""
+
+    rel: str
+    path: str  # absolute
+    size: int
+    mtime_ns: int
+    inode: int
+    mode: int
+
+
+@dataclass(frozen=True)
+class Walk:
+    files: list[FileStat]
+    links: list[ManifestEntry]
+
+
+def walk(root: Path) -> Walk:
+    """Every regular file and symlink under ``root`` (or ``root`` itself if it is a file).
+
+    Symlinks are recorded as links with their target and never followed, so a link that
+    points outside the folder cannot pull outside data in. Unreadable entries raise an
+    error naming them, before anything is stored.
+    """
+    root = Path(root)
+    if root.is_symlink():
+        raise InvalidInput(f"{root} is a symlink; give the file or folder it points to")
+    if not root.exists():
+        raise InvalidInput(f"{root} does not exist; check the path")
+    if root.is_file():
+        st = root.stat()
+        return Walk([_file_stat(root.name, str(root.absolute()), st)], [])
+    if not root.is_dir():
+        raise InvalidInput(f"{root} is neither a file nor a folder")
+    files: list[FileStat] = []
+    links: list[ManifestEntry] = []
+    _scan(str(root.absolute()), "", files, links)
+    files.sort(key=lambda f: f.rel)
+    return Walk(files, links)
+
+
+def _file_stat(rel: str, path: str, st: os.stat_result) -> FileStat:
+    return FileStat(rel, path, st.st_size, st.st_mtime_ns, st.st_ino, stat.S_IMODE(st.st_mode))
+
+
+def _scan(folder: str, prefix: str, files: list[FileStat], links: list[ManifestEntry]) -> None:
+    try:
+        entries = list(os.scandir(folder))
+    except PermissionError:
+        raise InvalidInput(f"{folder} is not readable; fix its permissions") from None
+    for entry in entries:
+        rel = prefix + entry.name
+        st = entry.stat(follow_symlinks=False)
+        if stat.S_ISDIR(st.st_mode):
+            _scan(entry.path, rel + "/", files, links)
+        elif stat.S_ISLNK(st.st_mode):
+            links.append(ManifestEntry(rel, 0, None, 0o777, link=os.readlink(entry.path)))
+        elif stat.S_ISREG(st.st_mode):
+            if not os.access(entry.path, os.R_OK):
+                raise InvalidInput(f"{entry.path} is not readable; fix its permissions")
+            files.append(_file_stat(rel, entry.path, st))
+
+
+def encode(entries: Sequence[ManifestEntry]) -> bytes:
+    ordered = sorted(entries, key=lambda e: e.path)
+    rows = [
+        {"path": e.path, "size": e.size, "digest": e.digest, "mode": e.mode, "link": e.link}
+        for e in ordered
+    ]
+    return orjson.dumps({"format": 1, "files": rows})
+
+
+def decode(data: bytes) -> list[ManifestEntry]:
+    doc: dict[str, Any] = orjson.loads(data)
+    return [ManifestEntry(**row) for row in doc["files"]]
+
+
+@dataclass(frozen=True)
+class FileChanges:
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    unchanged: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+def compare(old: Sequence[ManifestEntry], new: Sequence[ManifestEntry]) -> FileChanges:
+    before = {e.path: (e.digest, e.link, e.mode) for e in old}
+    after = {e.path: (e.digest, e.link, e.mode) for e in new}
+    added = sorted(set(after) - set(before))
+    removed = sorted(set(before) - set(after))
+    both = set(before) & set(after)
+    changed = sorted(p for p in both if before[p][:2] != after[p][:2])
+    return FileChanges(added, removed, changed, len(both) - len(changed))
