@@ -10,10 +10,15 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from bench import ingest, search
+from bench import datasets, datasets_profile, ingest, search
 from bench.common import Result, machine
 
-SUITES = {"ingest": ingest, "search": search}
+SUITES = {
+    "ingest": ingest,
+    "search": search,
+    "datasets": datasets,
+    "datasets_profile": datasets_profile,
+}
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 

@@ -128,6 +128,16 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     listed = json.loads(run_cli("runs", "list", "--json", home=tmp_path / "demo").stdout)["runs"]
     assert sorted(r["name"] for r in listed) == ["logreg", "rf"]
     assert all(r["status"] == "finished" and "roc_auc" in r["metrics"] for r in listed)
+    assert "data diff demo-train@1 -> demo-train@2" in out.stdout
+    versions = json.loads(
+        run_cli("data", "versions", "demo-train", "--json", home=tmp_path / "demo").stdout
+    )
+    assert [v["version"] for v in versions] == [1, 2]
+    shown = json.loads(
+        run_cli("data", "show", "demo-holdout@1", "--json", home=tmp_path / "demo").stdout
+    )
+    assert sorted(u["run_id"] for u in shown["used_by"]) == sorted(r["id"] for r in listed)
+    assert {u["context"] for u in shown["used_by"]} == {"holdout"}
 
 
 def test_server_on_a_taken_port_is_exit_1(tmp_path: Path) -> None:
@@ -152,3 +162,24 @@ def test_compare_json_keeps_non_finite_values(sqlite_settings: Settings) -> None
     out = run_cli("runs", "compare", *ids, "--json", home=sqlite_settings.home)
     assert json.loads(out.stdout)["metrics"]["loss"] == ["NaN", 1.0]
     assert run_cli("runs", "compare", ids[0], home=sqlite_settings.home).returncode == 2
+
+
+def test_data_commands(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.csv").write_text("x,y\n1,2\n")
+    home = tmp_path / "home"
+    out = run_cli("data", "add", "d", str(data), "-m", "first", "--json", home=home)
+    assert json.loads(out.stdout)["created"] is True
+    assert run_cli("data", "status", "d", str(data), home=home).returncode == 0
+    (data / "a.csv").write_text("x,y\n1,3\n")
+    changed = run_cli("data", "status", "d", str(data), home=home)
+    assert changed.returncode == 1 and "changed: a.csv" in changed.stdout
+    assert run_cli("data", "add", "d", str(data), home=home).returncode == 0
+    diff = json.loads(run_cli("data", "diff", "d@1", "d@2", "--json", home=home).stdout)
+    assert diff["files"]["changed"] == ["a.csv"]
+    assert "| x |" in run_cli("data", "show", "d@1", "--markdown", home=home).stdout
+    assert run_cli("data", "get", "d@1", str(tmp_path / "out"), home=home).returncode == 0
+    assert (tmp_path / "out" / "a.csv").read_text() == "x,y\n1,2\n"
+    missing = run_cli("data", "get", "d@7", str(tmp_path / "out2"), home=home)
+    assert missing.returncode == 2 and "has no version 7" in missing.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -33,13 +34,36 @@ def _free(port: int) -> bool:
     return True
 
 
-def _train(client: sw.Client) -> list[sw.Run]:
+def _snapshot_data(client: sw.Client, X: Any, y: Any, folder: Path) -> tuple[Any, ...]:
+    """Write the splits as CSV and snapshot them as dataset versions; a second training
+    version (outliers removed) gives `data diff` something to show."""
+    from sklearn.model_selection import train_test_split
+
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=7)
+    for name, features, target in (("train", X_train, y_train), ("holdout", X_test, y_test)):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        features.assign(target=target).to_csv(folder / name / f"{name}.csv", index=False)
+    train = sw.datasets.add(
+        "demo-train", folder / "train", message="75% split, seed 7", client=client
+    )
+    holdout = sw.datasets.add(
+        "demo-holdout", folder / "holdout", message="25% split, seed 7", client=client
+    )
+    area = X_train["mean area"]
+    kept = (area - area.mean()).abs() <= 2 * area.std()
+    X_train[kept].assign(target=y_train[kept]).to_csv(folder / "train" / "train.csv", index=False)
+    cleaned = sw.datasets.add(
+        "demo-train", folder / "train", message="outliers in mean area removed", client=client
+    )
+    return train, holdout, cleaned, X_train, X_test, y_train, y_test
+
+
+def _train(client: sw.Client, data_folder: Path) -> list[sw.Run]:
     try:
         from sklearn.datasets import load_breast_cancer
         from sklearn.ensemble import RandomForestClassifier
         from sklearn.linear_model import LogisticRegression
         from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
-        from sklearn.model_selection import train_test_split
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
     except ImportError:
@@ -48,7 +72,10 @@ def _train(client: sw.Client) -> list[sw.Run]:
         ) from None
 
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=7)
+    train, holdout, cleaned, X_train, X_test, y_train, y_test = _snapshot_data(
+        client, X, y, data_folder
+    )
+    console.print(f"snapshotted data: {train.ref}, {holdout.ref} and {cleaned.ref}")
     candidates: list[tuple[str, dict[str, Any], Any]] = [
         (
             "logreg",
@@ -64,6 +91,8 @@ def _train(client: sw.Client) -> list[sw.Run]:
     runs = []
     for name, params, model in candidates:
         with sw.start_run(experiment=EXPERIMENT, name=name, client=client) as run:
+            run.log_input(train, context="training")
+            run.log_input(holdout, context="holdout")
             run.log_params(params)
             run.log_params({"dataset": "sklearn.load_breast_cancer", "test_size": 0.25})
             if name == "rf":
@@ -88,6 +117,25 @@ def _train(client: sw.Client) -> list[sw.Run]:
             run.set_tags({"demo": "true", "team": "getting-started"})
         runs.append(client.get_run(run.id))
     return runs
+
+
+def _show_diff(client: sw.Client) -> None:
+    """The gist of `shipway data diff demo-train@1 demo-train@2`."""
+    from shipway.cli.output import table
+
+    result = sw.datasets.diff("demo-train@1", "demo-train@2", client=client)
+    for rel, change in result["tables"].items():
+        rows = change["rows"]
+        shifted = sorted(
+            (c for c in change["columns"] if c.get("psi") is not None),
+            key=lambda c: -c["psi"],
+        )[:5]
+        title = (
+            f"data diff {result['from']} -> {result['to']}, {rel}: "
+            f"rows {rows['old']} -> {rows['new']}"
+        )
+        cells = [(c["name"], f"{c['psi']:.3f}", c["psi_level"]) for c in shifted]
+        console.print(table(title, ["most shifted column", "PSI", "level"], cells))
 
 
 def demo(
@@ -116,12 +164,13 @@ def demo(
         console.print(f"[bold]shipway[/] platform server on {url}  (home: {settings.home})")
         client = sw.Client(url, settings=settings)
         started = time.perf_counter()
-        runs = _train(client)
+        runs = _train(client, settings.home / "demo-data")
         took = time.perf_counter() - started
         console.print(
             f"trained and tracked {len(runs)} runs in {took:.1f}s, experiment {EXPERIMENT!r}"
         )
         print_comparison(runs)
+        _show_diff(client)
         best = max(runs, key=lambda r: r.metrics.get("roc_auc", float("-inf")))
         console.print(f"best by roc_auc: [bold]{best.name}[/] ({best.id})")
         console.print(f"\nserver: {url}   API docs: {url}/docs")
