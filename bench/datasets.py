@@ -3,8 +3,9 @@ the page cache (each timing is preceded by a read of every file).
 
 - first `data add`, copying into the store (the default: one sync for the whole add, so
   the figure includes writing 1 GiB to this machine's disk) and with `--link` (hard links:
-  no bytes written). Baseline: `b3sum` over the same files (or Python's blake3 if `b3sum`
-  is not installed), and `sha256sum` (one process, xargs), in the same run.
+  no bytes written). Baselines: `b3sum` over the same files (or Python's blake3 if `b3sum`
+  is not installed), `sha256sum` (one process, xargs), and for the copy mode
+  `cp -r && sync` of the same folder (what writing the bytes durably costs on this disk).
 - re-add of the unchanged folder, and `data status` after changing one file (stat cache).
 - `dvc add` on the same folder, when `dvc` is installed in this environment.
 """
@@ -111,6 +112,21 @@ def run() -> list[Result]:
                 "sha256sum",
                 mb / sha_s,
                 "faster than sha256sum",
+            )
+        )
+        warm(data)
+        target = Path(tmp) / "cp-copy"
+        cp_s = timed(
+            lambda: subprocess.run(f"cp -r '{data}' '{target}' && sync", shell=True, check=True)
+        )
+        results.append(
+            Result(
+                "data add 1 GiB / 10k files (copy) vs cp -r + sync",
+                mb / copy_s,
+                "MB/s",
+                "cp -r && sync",
+                mb / cp_s,
+                "as fast as the disk allows",
             )
         )
         link_home = Path(tmp) / "home-link"
