@@ -10,7 +10,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from bench import datasets, datasets_profile, ingest, search
+from bench import datasets, datasets_profile, ingest, models, search
 from bench.common import Result, machine
 
 SUITES = {
@@ -18,6 +18,7 @@ SUITES = {
     "search": search,
     "datasets": datasets,
     "datasets_profile": datasets_profile,
+    "models": models,
 }
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 

@@ -16,6 +16,7 @@ from shipway.client import (
     start_run,
 )
 from shipway.client import datasets as _datasets_api  # noqa: F401 (registers sw.datasets.*)
+from shipway.client import models as _models_api  # noqa: F401 (registers sw.models.load)
 from shipway.errors import ShipwayError
 from shipway.records import Experiment, MetricPoint, Page, Run
 

@@ -5,6 +5,7 @@ The hierarchy::
     ShipwayError                      base class; ``code`` is a stable machine-readable name
     ├── InvalidInput                  a value the caller gave is wrong (field, value, fix)
     │   ├── FilterSyntaxError         a search filter does not parse (carries the position)
+    │   ├── SchemaError               prediction input that does not match a model's signature
     │   └── InvalidPath               an artifact path is absolute, has ``..`` or control chars
     ├── NotFound                      an id or name that does not exist
     ├── Conflict                      the request contradicts stored state
@@ -57,6 +58,12 @@ class FilterSyntaxError(InvalidInput):
         )
         self.position = position
         self.reason = reason
+
+
+class SchemaError(InvalidInput):
+    """Prediction input that does not match the model's signature (names column, type, value)."""
+
+    code = "schema_error"
 
 
 class InvalidPath(InvalidInput):

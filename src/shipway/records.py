@@ -203,3 +203,71 @@ class RunInput(Record):
     dataset: str
     version: int
     context: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RegisteredModel(Record):
+    name: str
+    description: str
+    owners: list[str]
+    tags: dict[str, str]
+    created_at: int
+    created_by: str
+    latest_version: int | None
+    aliases: dict[str, int]
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelVersion(Record):
+    """One registered version: ``models:/<name>/<version>``."""
+
+    name: str
+    version: int
+    run_id: str
+    artifact_path: str
+    package_digest: str
+    flavor: str
+    status: str
+    description: str
+    tags: dict[str, str]
+    aliases: list[str]
+    created_at: int
+    created_by: str
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+    @property
+    def source(self) -> str:
+        return f"runs:/{self.run_id}/{self.artifact_path}"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelVersion:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in fields})
+
+
+@dataclasses.dataclass(frozen=True)
+class AliasEvent(Record):
+    model: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    actor: str
+    reason: str
+    time: int
+
+
+@dataclasses.dataclass(frozen=True)
+class LoggedModel(Record):
+    """A model package logged by a run (registered or not)."""
+
+    run_id: str
+    artifact_path: str
+    flavor: str
+    package_digest: str
+
+    @property
+    def uri(self) -> str:
+        return f"runs:/{self.run_id}/{self.artifact_path}"

@@ -13,6 +13,7 @@ from shipway.accounts import AccountService
 from shipway.blobs import ContentStore, open_blob_store
 from shipway.config import Settings
 from shipway.datasets.service import DatasetService
+from shipway.registry.service import RegistryService
 from shipway.store.db import Database
 from shipway.tracking.artifacts import ArtifactService
 from shipway.tracking.service import TrackingService
@@ -59,6 +60,10 @@ class Services:
     @property
     def datasets(self) -> DatasetService:
         return DatasetService(self.db, self.blobs, self.settings.home, self.actor)
+
+    @property
+    def registry(self) -> RegistryService:
+        return RegistryService(self.db, self.artifacts, self.actor)
 
     @property
     def accounts(self) -> AccountService:

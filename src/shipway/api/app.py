@@ -9,7 +9,16 @@ from fastapi import APIRouter, FastAPI
 from shipway._version import __version__
 from shipway.api import errors
 from shipway.api.limits import BodyLimit
-from shipway.api.routes import accounts, artifacts, blobs, datasets, experiments, metrics, runs
+from shipway.api.routes import (
+    accounts,
+    artifacts,
+    blobs,
+    datasets,
+    experiments,
+    metrics,
+    models,
+    runs,
+)
 from shipway.config import Settings
 from shipway.services import Services
 
@@ -33,7 +42,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "auth": services.settings.auth}
 
-    for module in (experiments, runs, metrics, artifacts, datasets, blobs, accounts):
+    for module in (experiments, runs, metrics, artifacts, datasets, blobs, models, accounts):
         api.include_router(module.router)
     app.include_router(api)
     mb = 1024 * 1024

@@ -23,6 +23,7 @@ from shipway.errors import MissingDependency
 from shipway.services import Services
 
 EXPERIMENT = "demo-breast-cancer"
+MODEL = "demo-cancer"
 
 
 def _free(port: int) -> bool:
@@ -115,8 +116,55 @@ def _train(client: sw.Client, data_folder: Path) -> list[sw.Run]:
                 }
             )
             run.set_tags({"demo": "true", "team": "getting-started"})
+            if name == "rf":
+                model.set_params(warm_start=False)  # a plain estimator in the package
+            run.log_model(
+                model,
+                "model",
+                input_example=X_test.head(5),
+                register=MODEL,
+                description=f"{name} on the breast-cancer demo data",
+            )
         runs.append(client.get_run(run.id))
     return runs
+
+
+def _promote(client: sw.Client, runs: list[sw.Run]) -> sw.Run:
+    """Stage the better model, then show where it came from and its card."""
+    from shipway.registry import card as card_builder
+
+    best = max(runs, key=lambda r: r.metrics.get("roc_auc", float("-inf")))
+    version = next(v for v in client.list_model_versions(MODEL) if v.run_id == best.id)
+    client.update_registered_model(
+        MODEL,
+        description="flags tumours as malignant or benign (demo)",
+        owners=["demo-ds", "demo-platform"],
+        tags={"intended_use": "a walkthrough of shipway; not for clinical use"},
+    )
+    client.set_alias(MODEL, version.version, "staging", reason="best roc_auc in the demo")
+    console.print(
+        f"registered {MODEL} v1..v{len(runs)}; staging -> v{version.version} ({best.name})"
+    )
+    lineage = client.get_lineage(MODEL, version.version)
+    inputs = ", ".join(f"{i['dataset']} ({i['context']})" for i in lineage["inputs"])
+    console.print(
+        f"lineage of {version.uri}: run {lineage['run']['id']} in "
+        f"{lineage['run']['experiment']}, data {inputs}"
+    )
+    card = card_builder.markdown(client.get_model_card(MODEL, version.version))
+    head = card.split("## Signature")[0].rstrip()
+    console.print(head, markup=False, highlight=False)
+    signature = client.get_model_card(MODEL, version.version)["signature"] or {}
+    columns = signature.get("inputs") or []
+    console.print(
+        f"(signature: {len(columns)} input columns, outputs "
+        f"{', '.join(o['name'] for o in signature.get('outputs') or [])}; full card: "
+        f"shipway models card {MODEL} {version.version})",
+        highlight=False,
+    )
+    loaded = sw.models.load(f"models:/{MODEL}@staging", client=client)
+    console.print(f'sw.models.load("models:/{MODEL}@staging") -> a {loaded.flavor} model')
+    return best
 
 
 def _show_diff(client: sw.Client) -> None:
@@ -171,7 +219,7 @@ def demo(
         )
         print_comparison(runs)
         _show_diff(client)
-        best = max(runs, key=lambda r: r.metrics.get("roc_auc", float("-inf")))
+        best = _promote(client, runs)
         console.print(f"best by roc_auc: [bold]{best.name}[/] ({best.id})")
         console.print(f"\nserver: {url}   API docs: {url}/docs")
         console.print(f"log from Python: sw.set_tracking_uri({url!r})", highlight=False)

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from shipway import errors
-from shipway.cli import accounts, data, demo, experiments, runs, server
+from shipway.cli import accounts, data, demo, experiments, models, runs, server
 from shipway.cli.output import fail
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.command("demo")(demo.demo)
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(data.app, name="data")
+app.add_typer(models.app, name="models")
 app.add_typer(accounts.users, name="users")
 app.add_typer(accounts.tokens, name="tokens")
 app.add_typer(accounts.events, name="events")

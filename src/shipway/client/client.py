@@ -9,7 +9,19 @@ from typing import Any
 
 from shipway.client.backend import Backend
 from shipway.config import Settings
-from shipway.records import Artifact, Event, Experiment, MetricPoint, Page, Run, Token, User
+from shipway.records import (
+    AliasEvent,
+    Artifact,
+    Event,
+    Experiment,
+    MetricPoint,
+    ModelVersion,
+    Page,
+    RegisteredModel,
+    Run,
+    Token,
+    User,
+)
 
 _tracking_uri: str | None = None
 
@@ -139,6 +151,65 @@ class Client:
     def download_artifacts(self, run_id: str, path: str | None, dest: str | Path) -> Path:
         """Download a file or folder artifact into ``dest``; returns the local path."""
         return self.backend.download_artifacts(run_id, path, Path(dest))
+
+    # model registry
+    def register(
+        self,
+        source: str,
+        name: str,
+        *,
+        description: str = "",
+        tags: Mapping[str, Any] | None = None,
+    ) -> ModelVersion:
+        """Register the model package at ``runs:/RUN_ID/PATH`` as a version of ``name``
+        (the same package registered again returns its existing version)."""
+        return self.backend.model_register(name, source, description, tags)[0]
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        return self.backend.model_get(name)
+
+    def update_registered_model(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        owners: Sequence[str] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> RegisteredModel:
+        return self.backend.model_update(name, description=description, owners=owners, tags=tags)
+
+    def list_registered_models(self) -> list[RegisteredModel]:
+        return self.backend.models_list()
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        return self.backend.model_version(name, version)
+
+    def list_model_versions(self, name: str) -> list[ModelVersion]:
+        return self.backend.model_versions(name)
+
+    def resolve(self, uri: str) -> ModelVersion:
+        """The version ``models:/NAME/VERSION``, ``models:/NAME@ALIAS`` or ``models:/NAME``
+        (the latest) names."""
+        return self.backend.model_resolve(uri)
+
+    def set_alias(self, name: str, version: int, alias: str, reason: str = "") -> AliasEvent:
+        return self.backend.set_alias(name, alias, version, reason)
+
+    def delete_alias(self, name: str, alias: str, reason: str = "") -> AliasEvent:
+        return self.backend.delete_alias(name, alias, reason)
+
+    def rollback(self, name: str, alias: str, reason: str = "") -> AliasEvent:
+        """Move ``alias`` back to its previous version; the event says from and to."""
+        return self.backend.rollback(name, alias, reason)
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
+        return self.backend.model_history(name, alias)
+
+    def get_lineage(self, name: str, version: int) -> dict[str, Any]:
+        return self.backend.model_lineage(name, version)
+
+    def get_model_card(self, name: str, version: int) -> dict[str, Any]:
+        return self.backend.model_card(name, version)
 
     # users, tokens, audit
     def create_user(self, name: str, role: str = "viewer") -> User:

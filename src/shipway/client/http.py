@@ -20,6 +20,7 @@ import httpx
 import orjson
 
 from shipway import errors
+from shipway.client.models_backends import ModelsOverHttp
 from shipway.config import Settings
 from shipway.records import (
     Artifact,
@@ -46,7 +47,7 @@ RETRY_STATUS = {502, 503, 504}
 CHUNK = 1 << 20
 
 
-class HttpBackend:
+class HttpBackend(ModelsOverHttp):
     def __init__(self, settings: Settings, uri: str, token: str | None = None) -> None:
         self.location = uri.rstrip("/")
         self.home = settings.home

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from shipway.client.models_backends import ModelsInProcess
 from shipway.config import Settings
 from shipway.records import (
     Artifact,
@@ -26,7 +27,7 @@ from shipway.services import Services
 from shipway.store.metrics import Series
 
 
-class LocalBackend:
+class LocalBackend(ModelsInProcess):
     def __init__(self, settings: Settings) -> None:
         self.services = Services.open(settings)
         self.location = str(settings.home)

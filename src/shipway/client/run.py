@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,7 +23,7 @@ import orjson
 from shipway.client.buffer import MetricBuffer
 from shipway.client.client import Client
 from shipway.errors import Conflict, InvalidInput
-from shipway.records import Artifact, Run, RunInput
+from shipway.records import Artifact, LoggedModel, ModelVersion, Run, RunInput
 from shipway.tracking import validation as check
 from shipway.tracking.capture import capture_environment, capture_git, entry_point
 
@@ -116,6 +116,43 @@ class ActiveRun:
 
     def log_dict(self, data: Any, artifact_file: str) -> Artifact:
         return self.log_text(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode(), artifact_file)
+
+    def log_model(
+        self,
+        model: Any,
+        name: str = "model",
+        *,
+        input_example: Any = None,
+        signature: Any = None,
+        register: str | None = None,
+        description: str | None = None,
+        python_files: Sequence[str | Path] = (),
+    ) -> LoggedModel | ModelVersion:
+        """Write ``model`` as a model package (model.yaml with flavor, signature inferred
+        from ``input_example``, pinned requirements and file digests, plus the model files)
+        stored as this run's artifacts under ``name``. With ``register="churn"`` it also
+        becomes a version of that registered model, which is returned."""
+        from shipway.models import save_package
+
+        path = check.artifact_path(name)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / path.rsplit("/", 1)[-1]
+            info = save_package(
+                model,
+                folder,
+                input_example=input_example,
+                signature=signature,
+                description=description,
+                python_files=[Path(p) for p in python_files],
+            )
+            parent = path.rsplit("/", 1)[0] if "/" in path else None
+            logged = self.client.backend.log_artifact(self.id, folder, parent)
+        digest = next(a.digest for a in logged if a.path == f"{path}/model.yaml")
+        result = LoggedModel(self.id, path, info.flavor, digest)
+        if register is None:
+            return result
+        version, _ = self.client.backend.model_register(register, result.uri, description or "")
+        return version
 
     def log_input(self, dataset: Any, context: str = "training") -> RunInput:
         """Record that this run read a dataset version (``sw.datasets.get(...)``, a

@@ -193,3 +193,62 @@ run_inputs = sa.Table(
     sa.Column("context", sa.String(64), primary_key=True),
     sa.Index(None, "dataset_version_id"),
 )
+
+registered_models = sa.Table(
+    "registered_models",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("owners", sa.Text, nullable=False, server_default="[]"),  # JSON list
+    sa.Column("tags", sa.Text, nullable=False, server_default="{}"),  # JSON object
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+)
+
+# A version points at one model package: the artifacts under ``artifact_path`` of its run,
+# identified by ``package_digest`` (the BLAKE3 of its model.yaml, which lists the digest of
+# every other file). The same package registered twice is the same version.
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("registered_models.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk"), nullable=False),
+    sa.Column("artifact_path", sa.String(1024), nullable=False),
+    sa.Column("package_digest", sa.String(64), nullable=False),
+    sa.Column("flavor", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False, server_default="ready"),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("tags", sa.Text, nullable=False, server_default="{}"),  # JSON object
+    sa.Column("card_sections", sa.Text, nullable=False, server_default="{}"),  # JSON object
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.UniqueConstraint("model_id", "version"),
+    sa.UniqueConstraint("model_id", "package_digest"),
+    sa.Index(None, "run_pk"),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("registered_models.id"), primary_key=True),
+    sa.Column("alias", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+# Every alias move, in order: rollback reads it, `shipway models history` prints it.
+alias_events = sa.Table(
+    "alias_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("registered_models.id"), nullable=False),
+    sa.Column("alias", sa.String(64), nullable=False),
+    sa.Column("from_version", sa.Integer, nullable=True),
+    sa.Column("to_version", sa.Integer, nullable=True),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("time", sa.BigInteger, nullable=False),
+    sa.Index(None, "model_id", "alias", "id"),
+)

@@ -1,0 +1,1 @@
+"""Registered models, versions, aliases and their history, lineage and model cards."""

@@ -1,0 +1,456 @@
+"""The registry service: registered models, their versions, aliases and lineage.
+
+Every alias move is recorded (who, when, from, to, why) in the same transaction as the
+move; rollback moves an alias back to the version it pointed at before its last move.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from shipway.errors import Conflict, InvalidInput, NotFound
+from shipway.records import AliasEvent, ModelVersion, RegisteredModel
+from shipway.registry import card as card_builder
+from shipway.registry.packages import PackageRef, find_package, parse_run_uri
+from shipway.store import datasets as datasets_repo
+from shipway.store import events
+from shipway.store import registry as repo
+from shipway.store import runs as runs_repo
+from shipway.store.db import Database
+from shipway.store.tables import dataset_versions, datasets, model_versions, run_inputs, runs
+from shipway.tracking.artifacts import ArtifactService
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+ALIAS = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+PROTECTED_ALIASES = ("production",)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def check_model_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise InvalidInput(
+            f"model name {name!r} is not valid: use letters, digits, '.', '_' or '-' "
+            "(up to 128, starting with a letter or digit)"
+        )
+    return name
+
+
+def check_alias(alias: str) -> str:
+    if isinstance(alias, str) and alias.isdigit():
+        raise InvalidInput(
+            f"alias {alias!r} looks like a version number; aliases are names such as "
+            "'production' or 'champion' (refer to versions by number directly)"
+        )
+    if not isinstance(alias, str) or not ALIAS.fullmatch(alias):
+        raise InvalidInput(
+            f"alias {alias!r} is not valid: a lowercase name starting with a letter "
+            "(letters, digits, '-', '_'), e.g. production, staging, champion"
+        )
+    return alias
+
+
+def parse_model_uri(uri: str) -> tuple[str, int | None, str | None]:
+    """``models:/name/3`` -> (name, 3, None); ``models:/name@prod`` -> (name, None, "prod");
+    ``models:/name`` -> (name, None, None) meaning the latest version."""
+    if not isinstance(uri, str) or not uri.startswith("models:/"):
+        raise InvalidInput(
+            f"{uri!r} is not a model URI; use models:/NAME/VERSION or models:/NAME@ALIAS"
+        )
+    rest = uri.removeprefix("models:/")
+    if "@" in rest:
+        name, alias = rest.split("@", 1)
+        return check_model_name(name), None, check_alias(alias)
+    name, _, number = rest.partition("/")
+    check_model_name(name)
+    if number in ("", "latest"):
+        return name, None, None
+    if not number.isdigit() or int(number) < 1:
+        raise InvalidInput(f"version in {uri!r} must be a positive number")
+    return name, int(number), None
+
+
+class RegistryService:
+    def __init__(self, db: Database, artifacts: ArtifactService, actor: str = "unknown") -> None:
+        self.db = db
+        self.artifacts = artifacts
+        self.actor = actor
+
+    def with_actor(self, actor: str) -> RegistryService:
+        other = copy.copy(self)
+        other.actor = actor
+        other.artifacts = self.artifacts.with_actor(actor)
+        return other
+
+    # packages --------------------------------------------------------------------------
+
+    def register_uri(
+        self,
+        name: str,
+        source: str,
+        *,
+        description: str = "",
+        tags: Mapping[str, Any] | None = None,
+    ) -> tuple[ModelVersion, bool]:
+        """Register the model package at ``runs:/<run_id>/<path>``."""
+        run_id, path = parse_run_uri(source)
+        package = find_package(self.artifacts, run_id, path)
+        return self.register(
+            name,
+            run_id=run_id,
+            artifact_path=package.path,
+            package_digest=package.digest,
+            flavor=package.flavor,
+            description=description or str(package.meta.get("description") or ""),
+            tags=tags,
+        )
+
+    def package(self, version: ModelVersion) -> PackageRef:
+        return find_package(self.artifacts, version.run_id, version.artifact_path)
+
+    def requirements(self, name: str, number: int) -> str:
+        """The version's environment as a requirements.txt."""
+        meta = self.package(self.get_version(name, number)).meta
+        env = meta.get("requirements") or {}
+        lines = [f"# {name} v{number}: Python {env.get('python', '?')}"]
+        lines += [f"{pkg}=={ver}" for pkg, ver in sorted((env.get("packages") or {}).items())]
+        return "\n".join(lines) + "\n"
+
+    def card(self, name: str, number: int) -> dict[str, Any]:
+        model = self.get_model(name)
+        version = self.get_version(name, number)
+        return card_builder.build(
+            model,
+            version,
+            self.lineage(name, number),
+            self.package(version).meta,
+            self.card_sections(name, number),
+        )
+
+    # registered models ----------------------------------------------------------------
+
+    def update_model(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        owners: Sequence[str] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> RegisteredModel:
+        """Create the registered model if needed and set the given fields."""
+        check_model_name(name)
+        values: dict[str, Any] = {}
+        if description is not None:
+            values["description"] = description
+        if owners is not None:
+            values["owners"] = orjson.dumps([str(o) for o in owners]).decode()
+        if tags is not None:
+            values["tags"] = orjson.dumps({str(k): str(v) for k, v in tags.items()}).decode()
+        with self.db.write() as conn:
+            model_id = repo.ensure_model(conn, name, now_ms(), self.actor)
+            if values:
+                repo.update_model(conn, model_id, values)
+            events.record(conn, self.actor, "update", "model", name, {"fields": list(values)})
+            return repo.model_record(conn, repo.model_row(conn, name))
+
+    def get_model(self, name: str) -> RegisteredModel:
+        with self.db.read() as conn:
+            return repo.model_record(conn, self._model(conn, name))
+
+    def list_models(self) -> list[RegisteredModel]:
+        with self.db.read() as conn:
+            return repo.list_models(conn)
+
+    def _model(self, conn: Connection, name: str, *, lock: bool = False) -> Any:
+        check_model_name(name)
+        row = repo.model_row(conn, name, lock=lock)
+        if row is None:
+            raise NotFound(f"no registered model {name!r}; `shipway models list` shows them")
+        return row
+
+    # versions --------------------------------------------------------------------------
+
+    def register(
+        self,
+        name: str,
+        *,
+        run_id: str,
+        artifact_path: str,
+        package_digest: str,
+        flavor: str,
+        description: str = "",
+        tags: Mapping[str, Any] | None = None,
+    ) -> tuple[ModelVersion, bool]:
+        """A new version for this package, or the existing one if it is registered already."""
+        check_model_name(name)
+        for _ in range(5):
+            try:
+                with self.db.write() as conn:
+                    run_pk = runs_repo.pk_of(conn, run_id)
+                    if run_pk is None:
+                        raise NotFound(f"no run with id {run_id!r}")
+                    model_id = repo.ensure_model(conn, name, now_ms(), self.actor)
+                    existing = repo.version_by_digest(conn, model_id, package_digest)
+                    if existing is not None:
+                        return existing, False
+                    number = repo.next_number(conn, model_id)
+                    repo.insert_version(
+                        conn,
+                        {
+                            "model_id": model_id,
+                            "version": number,
+                            "run_pk": run_pk,
+                            "artifact_path": artifact_path,
+                            "package_digest": package_digest,
+                            "flavor": flavor,
+                            "description": description,
+                            "tags": orjson.dumps(
+                                {str(k): str(v) for k, v in (tags or {}).items()}
+                            ).decode(),
+                            "created_at": now_ms(),
+                            "created_by": self.actor,
+                        },
+                    )
+                    events.record(
+                        conn,
+                        self.actor,
+                        "register",
+                        "model",
+                        name,
+                        {"version": number, "run": run_id},
+                    )
+                    found = repo.version(conn, model_id, number)
+                    assert found is not None
+                    return found, True
+            except sa.exc.IntegrityError:
+                continue  # a concurrent register took the number, or the same package
+        raise Conflict(f"could not register a version of {name!r}: too many concurrent writers")
+
+    def get_version(self, name: str, number: int) -> ModelVersion:
+        with self.db.read() as conn:
+            return self._version(conn, self._model(conn, name), number)
+
+    def _version(self, conn: Connection, model: Any, number: int) -> ModelVersion:
+        found = repo.version(conn, model.id, number)
+        if found is None:
+            latest = repo.next_number(conn, model.id) - 1
+            raise NotFound(
+                f"model {model.name!r} has no version {number}; the latest is {latest or 'none'}"
+            )
+        return found
+
+    def resolve(self, uri: str) -> ModelVersion:
+        """The version a ``models:/`` URI names."""
+        name, number, alias = parse_model_uri(uri)
+        with self.db.read() as conn:
+            model = self._model(conn, name)
+            if alias is not None:
+                aliases = repo.aliases_of(conn, model.id)
+                if alias not in aliases:
+                    known = ", ".join(sorted(aliases)) or "none"
+                    raise NotFound(f"model {name!r} has no alias {alias!r}; its aliases: {known}")
+                number = aliases[alias]
+            if number is None:
+                number = repo.next_number(conn, model.id) - 1
+                if number == 0:
+                    raise NotFound(f"model {name!r} has no versions yet")
+            return self._version(conn, model, number)
+
+    def list_versions(self, name: str) -> list[ModelVersion]:
+        with self.db.read() as conn:
+            model = self._model(conn, name)
+            return repo.versions(conn, model_versions.c.model_id == model.id)
+
+    def update_version(
+        self,
+        name: str,
+        number: int,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        status: str | None = None,
+    ) -> ModelVersion:
+        values: dict[str, Any] = {}
+        if description is not None:
+            values["description"] = description
+        if tags is not None:
+            values["tags"] = orjson.dumps({str(k): str(v) for k, v in tags.items()}).decode()
+        if status is not None:
+            values["status"] = status
+        with self.db.write() as conn:
+            model = self._model(conn, name)
+            self._version(conn, model, number)
+            if values:
+                repo.update_version(conn, model.id, number, values)
+                events.record(
+                    conn, self.actor, "update_version", "model", name, {"version": number}
+                )
+            return self._version(conn, model, number)
+
+    def set_card_section(self, name: str, number: int, title: str, text: str | None) -> None:
+        """Keep (or with ``text=None`` drop) a user-written section of the model card."""
+        if not title.strip():
+            raise InvalidInput("a card section needs a title")
+        with self.db.write() as conn:
+            model = self._model(conn, name)
+            self._version(conn, model, number)
+            sections = repo.card_sections(conn, model.id, number)
+            if text is None:
+                sections.pop(title, None)
+            else:
+                sections[title] = text
+            repo.update_version(
+                conn, model.id, number, {"card_sections": orjson.dumps(sections).decode()}
+            )
+
+    def card_sections(self, name: str, number: int) -> dict[str, str]:
+        with self.db.read() as conn:
+            model = self._model(conn, name)
+            return repo.card_sections(conn, model.id, number)
+
+    # aliases ---------------------------------------------------------------------------
+
+    def set_alias(self, name: str, alias: str, number: int, reason: str = "") -> AliasEvent:
+        check_alias(alias)
+        with self.db.write() as conn:
+            model = self._model(conn, name, lock=True)
+            self._version(conn, model, number)
+            current = repo.aliases_of(conn, model.id).get(alias)
+            repo.set_alias(conn, model.id, alias, number)
+            return self._record_move(conn, model, alias, current, number, reason)
+
+    def delete_alias(self, name: str, alias: str, reason: str = "") -> AliasEvent:
+        check_alias(alias)
+        with self.db.write() as conn:
+            model = self._model(conn, name, lock=True)
+            current = repo.aliases_of(conn, model.id).get(alias)
+            if current is None:
+                raise NotFound(f"model {name!r} has no alias {alias!r}")
+            repo.delete_alias(conn, model.id, alias)
+            return self._record_move(conn, model, alias, current, None, reason)
+
+    def rollback(self, name: str, alias: str, reason: str = "") -> AliasEvent:
+        """Move ``alias`` back to the version it pointed at before its last move."""
+        check_alias(alias)
+        with self.db.write() as conn:
+            model = self._model(conn, name, lock=True)
+            history = repo.events(conn, model.id, name, alias)
+            if not history or history[-1].from_version is None:
+                raise Conflict(
+                    f"alias {alias!r} of {name!r} has no previous version to roll back to"
+                )
+            last = history[-1]
+            target = last.from_version
+            assert target is not None
+            repo.set_alias(conn, model.id, alias, target)
+            why = reason or f"rollback from version {last.to_version}"
+            return self._record_move(conn, model, alias, last.to_version, target, why)
+
+    def history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
+        with self.db.read() as conn:
+            model = self._model(conn, name)
+            return repo.events(conn, model.id, name, alias)
+
+    def _record_move(
+        self,
+        conn: Connection,
+        model: Any,
+        alias: str,
+        old: int | None,
+        new: int | None,
+        reason: str,
+    ) -> AliasEvent:
+        values = {
+            "alias": alias,
+            "from_version": old,
+            "to_version": new,
+            "actor": self.actor,
+            "reason": reason,
+            "time": now_ms(),
+        }
+        repo.add_event(conn, model.id, values)
+        events.record(conn, self.actor, "move_alias", "model", model.name, values)
+        return AliasEvent(model=model.name, **values)  # type: ignore[arg-type]
+
+    # lineage ---------------------------------------------------------------------------
+
+    def lineage(self, name: str, number: int) -> dict[str, Any]:
+        """version -> run -> git commit -> dataset versions read -> parent runs."""
+        with self.db.read() as conn:
+            version = self._version(conn, self._model(conn, name), number)
+            run_pk = runs_repo.pk_of(conn, version.run_id)
+            assert run_pk is not None
+            run = runs_repo.load(conn, [run_pk])[0]
+            inputs = []
+            for item in datasets_repo.inputs_of(conn, run_pk):
+                ds = datasets_repo.version(conn, item.dataset, item.version)
+                inputs.append(
+                    {
+                        "dataset": f"{item.dataset}@{item.version}",
+                        "context": item.context,
+                        "manifest_digest": ds.manifest_digest if ds else None,
+                        "source": ds.source if ds else None,
+                        "created_by": ds.created_by if ds else None,
+                    }
+                )
+            parents: list[dict[str, Any]] = []
+            parent_id = run.parent_id
+            while parent_id and len(parents) < 50:
+                pk = runs_repo.pk_of(conn, parent_id)
+                if pk is None:
+                    break
+                parent = runs_repo.load(conn, [pk])[0]
+                parents.append(
+                    {"id": parent.id, "name": parent.name, "experiment": parent.experiment}
+                )
+                parent_id = parent.parent_id
+        return {
+            "model": version.to_dict() | {"uri": version.uri, "source": version.source},
+            "run": {
+                "id": run.id,
+                "name": run.name,
+                "experiment": run.experiment,
+                "status": run.status,
+                "user": run.user,
+                "start_time": run.start_time,
+                "params": run.params,
+                "metrics": run.to_dict()["metrics"],
+                "source": run.source,
+            },
+            "git": run.git.to_dict(),
+            "inputs": inputs,
+            "parents": parents,
+        }
+
+    def versions_trained_on(self, dataset_ref: str) -> list[ModelVersion]:
+        from shipway.datasets.service import parse_ref
+
+        ds_name, ds_version = parse_ref(dataset_ref)
+        where = sa.and_(datasets.c.name == ds_name)
+        if ds_version is not None:
+            where = sa.and_(where, dataset_versions.c.version == ds_version)
+        used = (
+            sa.select(run_inputs.c.run_pk)
+            .join(dataset_versions, dataset_versions.c.id == run_inputs.c.dataset_version_id)
+            .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
+            .where(where)
+        )
+        with self.db.read() as conn:
+            return repo.versions(conn, model_versions.c.run_pk.in_(used))
+
+    def versions_from_commit(self, commit: str) -> list[ModelVersion]:
+        if not re.fullmatch(r"[0-9a-f]{4,64}", commit or ""):
+            raise InvalidInput(f"{commit!r} is not a git commit (hex, at least 4 characters)")
+        from_commit = sa.select(runs.c.pk).where(runs.c.git_commit.like(commit + "%"))
+        with self.db.read() as conn:
+            return repo.versions(conn, model_versions.c.run_pk.in_(from_commit))
