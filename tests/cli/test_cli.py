@@ -138,6 +138,14 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert sorted(u["run_id"] for u in shown["used_by"]) == sorted(r["id"] for r in listed)
     assert {u["context"] for u in shown["used_by"]} == {"holdout"}
+    demo_home = tmp_path / "demo"
+    versions = json.loads(
+        run_cli("models", "versions", "demo-cancer", "--json", home=demo_home).stdout
+    )
+    assert [v["version"] for v in versions] == [1, 2]
+    staged = [v for v in versions if "staging" in v["aliases"]]
+    assert len(staged) == 1
+    assert "## Lineage" in out.stdout or "lineage of models:/demo-cancer/" in out.stdout
 
 
 def test_server_on_a_taken_port_is_exit_1(tmp_path: Path) -> None:
@@ -183,3 +191,54 @@ def test_data_commands(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "a.csv").read_text() == "x,y\n1,2\n"
     missing = run_cli("data", "get", "d@7", str(tmp_path / "out2"), home=home)
     assert missing.returncode == 2 and "has no version 7" in missing.stderr
+
+
+def test_models_commands(tmp_path: Path) -> None:
+    from sklearn.datasets import load_iris
+    from sklearn.tree import DecisionTreeClassifier
+
+    home = tmp_path / "home"
+    settings = Settings.load(overrides={"home": str(home)}, environ={})
+    client = sw.Client("", settings=settings)
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    for depth in (1, 3):
+        with sw.start_run(experiment="iris", client=client, capture=False) as run:
+            run.log_model(
+                DecisionTreeClassifier(max_depth=depth).fit(X, y),
+                "model",
+                input_example=X.head(3),
+                register="iris",
+            )
+    client.close()
+    assert run_cli("models", "alias", "iris", "production", "1", home=home).returncode == 0
+    moved = run_cli("models", "alias", "iris", "production", "2", "--reason", "deeper", home=home)
+    assert "iris@production: v1 -> v2" in moved.stdout
+    back = run_cli("models", "rollback", "iris", "--alias", "production", home=home)
+    assert "rolled back iris@production from v2 to v1" in back.stdout
+    history = json.loads(run_cli("models", "history", "iris", "--json", home=home).stdout)
+    assert [(e["from_version"], e["to_version"]) for e in history] == [(None, 1), (1, 2), (2, 1)]
+    listed = json.loads(run_cli("models", "list", "--json", home=home).stdout)
+    assert listed[0]["aliases"] == {"production": 1}
+    card_file = tmp_path / "CARD.md"
+    out = run_cli(
+        "models",
+        "card",
+        "iris",
+        "2",
+        "--out",
+        str(card_file),
+        "--section",
+        "Limitations=Toy data",
+        home=home,
+    )
+    assert out.returncode == 0, out.stderr
+    text = card_file.read_text()
+    card_file.write_text(text.replace("Toy data", "Toy data only, 150 flowers"))
+    run_cli("models", "card", "iris", "2", "--out", str(card_file), home=home)
+    assert "Toy data only, 150 flowers" in card_file.read_text()
+    env = run_cli("models", "env", "models:/iris@production", home=home)
+    assert "scikit-learn==" in env.stdout
+    lineage = json.loads(run_cli("models", "lineage", "iris", "1", "--json", home=home).stdout)
+    assert lineage["run"]["experiment"] == "iris"
+    bad = run_cli("models", "alias", "iris", "7", "1", home=home)
+    assert bad.returncode == 2 and "looks like a version number" in bad.stderr
