@@ -357,22 +357,10 @@ class HttpBackend(ModelsOverHttp):
         return result
 
     def dataset_status(self, name: str, path: Path) -> dict[str, Any]:
-        from shipway.datasets import manifest as mf
-        from shipway.datasets.snapshot import digests
-        from shipway.datasets.statcache import StatCache
+        from shipway.datasets.status import folder_status
 
         latest = self.dataset_get(name)
-        found = mf.walk(Path(path))
-        cache = StatCache(self.home / "cache" / "stat.sqlite")
-        try:
-            by_path = digests(found.files, cache, None)
-        finally:
-            cache.close()
-        current = list(found.links) + [
-            ManifestEntry(f.rel, f.size, by_path[f.path], f.mode) for f in found.files
-        ]
-        changes = mf.compare(self.dataset_manifest(latest.ref), current)
-        return {"dataset": latest.ref, **changes.to_dict(), "clean": changes.clean}
+        return folder_status(latest.ref, self.dataset_manifest(latest.ref), path, self.home)
 
     def dataset_used_by(self, ref: str) -> list[RunInput]:
         version = self.dataset_get(ref)

@@ -17,8 +17,8 @@ from shipway import errors
 from shipway.client.http import HttpBackend
 from shipway.datasets import manifest as mf
 from shipway.datasets.service import DatasetService, parse_ref, profiles
-from shipway.datasets.snapshot import Progress, digests
-from shipway.datasets.statcache import StatCache
+from shipway.datasets.snapshot import Progress
+from shipway.datasets.status import scan_with_cache
 from shipway.records import DatasetVersion, GitInfo, ManifestEntry
 
 BATCH = 10_000
@@ -83,20 +83,12 @@ def remote_add(
     progress: Progress | None = None,
 ) -> tuple[DatasetVersion, bool]:
     """Hash ``path`` here, upload what the server lacks, then record the version there."""
-    found = mf.walk(Path(path))
-    cache = StatCache(home / "cache" / "stat.sqlite")
-    try:
-        by_path = digests(found.files, cache, progress)
-    finally:
-        cache.close()
-    entries = list(found.links) + [
-        ManifestEntry(f.rel, f.size, by_path[f.path], f.mode) for f in found.files
-    ]
-    entries.sort(key=lambda e: e.path)
+    snap = scan_with_cache(Path(path), home, progress)
+    entries = snap.entries
     lacking = set(missing_remote(http, [e.digest for e in entries if e.digest]))
     sent: set[str] = set()
-    for f in found.files:
-        digest = by_path[f.path]
+    for f in snap.walk.files:
+        digest = snap.digest_of[f.path]
         if digest in lacking and digest not in sent:
             upload_file(http, digest, Path(f.path))
             sent.add(digest)

@@ -21,8 +21,8 @@ import sqlalchemy as sa
 
 from shipway.blobs import ContentStore, hash_bytes
 from shipway.datasets import manifest as mf
-from shipway.datasets.snapshot import Progress, scan, store
-from shipway.datasets.statcache import StatCache
+from shipway.datasets.snapshot import Progress, store
+from shipway.datasets.status import folder_status, scan_with_cache
 from shipway.errors import Conflict, InvalidInput, NotFound
 from shipway.records import Dataset, DatasetVersion, GitInfo, ManifestEntry, RunInput
 from shipway.store import datasets as repo
@@ -94,11 +94,7 @@ class DatasetService:
         ``datasets.snapshot`` for what that risks)."""
         check_name(name)
         path = Path(path)
-        cache = StatCache(self.home / "cache" / "stat.sqlite")
-        try:
-            snap = scan(path, cache, progress)
-        finally:
-            cache.close()
+        snap = scan_with_cache(path, self.home, progress)
         manifest_bytes = mf.encode(snap.entries)
         manifest_digest = hash_bytes(manifest_bytes)
         with self.db.read() as conn:
@@ -212,19 +208,7 @@ class DatasetService:
     def status(self, name: str, path: Path) -> dict[str, Any]:
         """What changed in ``path`` since the latest version of ``name`` (nothing is stored)."""
         latest = self.get(name)
-        found = mf.walk(Path(path))
-        cache = StatCache(self.home / "cache" / "stat.sqlite")
-        try:
-            from shipway.datasets.snapshot import digests
-
-            by_path = digests(found.files, cache, None)
-        finally:
-            cache.close()
-        current = list(found.links) + [
-            ManifestEntry(f.rel, f.size, by_path[f.path], f.mode) for f in found.files
-        ]
-        changes = mf.compare(self.manifest(latest), current)
-        return {"dataset": latest.ref, **changes.to_dict(), "clean": changes.clean}
+        return folder_status(latest.ref, self.manifest(latest), Path(path), self.home)
 
     # materializing ---------------------------------------------------------------------
 
