@@ -13,3 +13,18 @@ def test_all_is_sorted_and_complete() -> None:
 
 def _is_module(name: str) -> bool:
     return type(getattr(shipway, name)).__name__ == "module"
+
+
+def test_forwarded_apis_are_not_shadowed_by_submodules() -> None:
+    import importlib
+    import pkgutil
+
+    import shipway.datasets
+    import shipway.models
+
+    for package in (shipway.datasets, shipway.models):
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+    for name in shipway.datasets.PUBLIC:
+        assert callable(getattr(shipway.datasets, name)), name
+    assert callable(shipway.models.load)

@@ -357,7 +357,7 @@ class HttpBackend(ModelsOverHttp):
         return result
 
     def dataset_status(self, name: str, path: Path) -> dict[str, Any]:
-        from shipway.datasets.status import folder_status
+        from shipway.datasets.workdir import folder_status
 
         latest = self.dataset_get(name)
         return folder_status(latest.ref, self.dataset_manifest(latest.ref), path, self.home)

@@ -18,7 +18,7 @@ from shipway.client.http import HttpBackend
 from shipway.datasets import manifest as mf
 from shipway.datasets.service import DatasetService, parse_ref, profiles
 from shipway.datasets.snapshot import Progress
-from shipway.datasets.status import scan_with_cache
+from shipway.datasets.workdir import scan_with_cache
 from shipway.records import DatasetVersion, GitInfo, ManifestEntry
 
 BATCH = 10_000

@@ -12,6 +12,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+# Submodules must not be named like these: an imported submodule would shadow the name.
 PUBLIC = ("DatasetHandle", "add", "diff", "get", "list", "status", "used_by", "versions")
 _api: ModuleType | None = None
 

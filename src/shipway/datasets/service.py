@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from shipway.blobs import ContentStore, hash_bytes
 from shipway.datasets import manifest as mf
 from shipway.datasets.snapshot import Progress, store
-from shipway.datasets.status import folder_status, scan_with_cache
+from shipway.datasets.workdir import folder_status, scan_with_cache
 from shipway.errors import Conflict, InvalidInput, NotFound
 from shipway.records import Dataset, DatasetVersion, GitInfo, ManifestEntry, RunInput
 from shipway.store import datasets as repo
