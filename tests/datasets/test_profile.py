@@ -14,12 +14,11 @@ import pytest
 
 from shipway.datasets.profile import (
     diff_profiles,
-    diff_to_markdown,
     population_stability_index,
     profile_file,
-    profile_to_markdown,
     table_format,
 )
+from shipway.datasets.sheets import diff_to_markdown, profile_to_markdown
 from shipway.errors import InvalidInput
 
 CSV = """\

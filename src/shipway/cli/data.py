@@ -172,7 +172,7 @@ def show(
         )
         return
     if markdown:
-        from shipway.datasets.profile import profile_to_markdown
+        from shipway.datasets.sheets import profile_to_markdown
 
         for rel, prof in ((version.profile or {}).get("files") or {}).items():
             print(profile_to_markdown(prof, f"{version.ref}: {rel}"))
@@ -223,7 +223,7 @@ def diff(
         for path in files[key][:50]:
             console.print(f"  {label} {path}", highlight=False)
     if result["tables"]:
-        from shipway.datasets.profile import diff_to_markdown
+        from shipway.datasets.sheets import diff_to_markdown
 
         for rel, change in result["tables"].items():
             console.print(f"\n[bold]{rel}[/]")
