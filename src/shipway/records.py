@@ -26,6 +26,21 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+MAX_INT = 2**63 - 1  # ids, versions and steps are 64-bit in both databases
+
+
+def positive_int(text: Any) -> int | None:
+    """``text`` as an int in 1..MAX_INT if it is one (ASCII digits only), else None."""
+    if isinstance(text, bool):
+        return None
+    if isinstance(text, int):
+        return text if 1 <= text <= MAX_INT else None
+    if isinstance(text, str) and text.isascii() and text.isdigit():
+        value = int(text)
+        return value if 1 <= value <= MAX_INT else None
+    return None
+
+
 def float_from_json(value: Any) -> float:
     """Inverse of the JSON encoding of non-finite floats (NaN, Infinity, -Infinity)."""
     if isinstance(value, str):

@@ -60,9 +60,11 @@ def test_missing_file_is_named(package: Path) -> None:
     assert caught.value.details["file"] == "code/features_helper.py"
 
 
-def test_unknown_extra_files_are_ignored(package: Path) -> None:
+def test_unknown_extra_files_are_refused(package: Path) -> None:
+    # an unlisted file could be imported on load (code/ is on sys.path): refuse it
     (package / "notes.txt").write_text("hello")
-    load_package(package)
+    with pytest.raises(IntegrityError, match="notes.txt"):
+        load_package(package)
 
 
 def test_version_mismatch_warns_once_listing_each(package: Path) -> None:

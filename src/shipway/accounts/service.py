@@ -16,7 +16,7 @@ import time
 import sqlalchemy as sa
 
 from shipway.errors import Conflict, InvalidInput, NotFound
-from shipway.records import ROLES, Event, Page, Token, User
+from shipway.records import ROLES, Event, Page, Token, User, positive_int
 from shipway.store import accounts as repo
 from shipway.store import events
 from shipway.store.db import Database
@@ -124,9 +124,10 @@ class AccountService:
             raise InvalidInput(f"limit must be from 1 to 1000, got {limit}")
         after = 0
         if cursor:
-            if not cursor.startswith("e") or not cursor[1:].isdigit():
+            after_id = positive_int(cursor[1:]) if cursor.startswith("e") else None
+            if after_id is None:
                 raise InvalidInput(f"cursor {cursor!r} is not valid; pass next_cursor as given")
-            after = int(cursor[1:])
+            after = after_id
         with self.db.read() as conn:
             items = events.page(
                 conn,

@@ -90,6 +90,10 @@ def install(app: FastAPI) -> None:
             message = f"{request.method} is not allowed on {request.url.path}; see /docs"
         return envelope(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), message)
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSON:
+        return envelope(400, "invalid_input", f"a number is out of range ({exc}); use 1 … 2^63-1")
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSON:
         log.exception("unexpected error on %s %s", request.method, request.url.path)

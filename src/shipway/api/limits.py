@@ -23,7 +23,8 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] in {"GET", "HEAD", "DELETE", "OPTIONS"}:
             await self.app(scope, receive, send)
             return
-        is_artifact = "/artifacts/" in scope["path"] and scope["method"] == "PUT"
+        path = scope["path"]
+        is_artifact = scope["method"] == "PUT" and ("/artifacts/" in path or "/blobs/" in path)
         limit = self.artifact_limit if is_artifact else self.json_limit
         if not limit:
             await self.app(scope, receive, send)

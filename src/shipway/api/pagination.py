@@ -18,6 +18,8 @@ def page(items: Sequence[T], limit: int, cursor: str | None) -> tuple[Sequence[T
     if cursor:
         try:
             start = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+            if start < 0:
+                raise ValueError
         except ValueError:
             raise InvalidInput(f"cursor {cursor!r} is not valid; use next_cursor") from None
     chunk = items[start : start + limit]

@@ -49,6 +49,8 @@ CHUNK = 1 << 20
 
 class HttpBackend(ModelsOverHttp):
     def __init__(self, settings: Settings, uri: str, token: str | None = None) -> None:
+        if not uri.startswith(("http://", "https://")):
+            raise errors.InvalidInput(f"{uri!r} is not a server URL; use http://HOST:PORT")
         self.location = uri.rstrip("/")
         self.home = settings.home
         self.retries = max(1, settings.retries)
@@ -261,10 +263,14 @@ class HttpBackend(ModelsOverHttp):
         found = self.list_artifacts(run_id, path)
         if not found:
             raise errors.NotFound(f"run {run_id} has no artifact {path!r}")
-        clean = (path or "").strip("/")
+        clean = artifact_path(path) if path else ""
         parent = clean.rsplit("/", 1)[0] if "/" in clean else ""
         for artifact in found:
-            rel = artifact.path[len(parent) + 1 :] if parent else artifact.path
+            # the listing comes from the server: never let it write outside dest
+            listed = artifact_path(artifact.path)
+            if clean and listed != clean and not listed.startswith(clean + "/"):
+                raise errors.ServerError(f"the server listed {listed!r} under {clean!r}")
+            rel = listed[len(parent) + 1 :] if parent else listed
             self._download_one(run_id, artifact, Path(dest) / rel)
         return Path(dest) / (clean.rsplit("/", 1)[-1] if clean else "")
 
@@ -345,7 +351,10 @@ class HttpBackend(ModelsOverHttp):
         return transfer.remote_materialize(self, ref, dest)
 
     def dataset_cached_path(self, ref: str) -> Path:
+        from shipway.datasets.service import check_name
+
         version = self.dataset_get(ref)
+        check_name(version.name)  # it came from the server and becomes a folder name
         host = self.location.split("://", 1)[-1].replace(":", "_").replace("/", "_")
         target = self.home / "cache" / "remote" / host / version.name / str(version.version)
         if not target.exists():

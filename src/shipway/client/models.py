@@ -21,7 +21,7 @@ from typing import Any
 
 import shipway.models
 from shipway.client.client import Client
-from shipway.errors import NotFound
+from shipway.errors import IntegrityError, NotFound
 from shipway.registry.packages import parse_run_uri
 
 __all__ = ["load", "package_dir"]
@@ -35,15 +35,23 @@ def package_dir(uri: str | Path, *, client: Client | None = None) -> Path:
             raise NotFound(f"{path} is not a model package folder (no model.yaml)")
         return path
     c = client or Client()
+    expected = None
     if str(uri).startswith("models:/"):
         version = c.backend.model_resolve(str(uri))
         run_id, path_in_run = version.run_id, version.artifact_path
+        expected = version.package_digest
     else:
         run_id, path_in_run = parse_run_uri(str(uri))
     entries = {a.path: a for a in c.backend.list_artifacts(run_id, path_in_run)}
     meta = entries.get(f"{path_in_run}/model.yaml")
     if meta is None:
         raise NotFound(f"runs:/{run_id}/{path_in_run} is not a model package (no model.yaml)")
+    if expected is not None and meta.digest != expected:
+        raise IntegrityError(
+            f"{uri} was registered with package {expected[:12]}…, but the run's artifacts "
+            f"now hold package {meta.digest[:12]}… (they were overwritten); refusing to load "
+            "it. Register the new package as a new version instead"
+        )
     target = c.settings.home / "cache" / "models" / meta.digest
     if not (target / "model.yaml").is_file():
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -11,12 +11,17 @@ from typing import Any
 from urllib.parse import quote
 
 from shipway.records import AliasEvent, ModelVersion, RegisteredModel
-from shipway.registry.service import parse_model_uri
+from shipway.registry.service import check_model_name, parse_model_uri
 from shipway.services import Services
 
 
 def _q(part: str) -> str:
     return quote(part, safe="")
+
+
+def _n(name: str) -> str:
+    """A model name checked before it goes into a URL (a '/' must not reach another route)."""
+    return _q(check_model_name(name))
 
 
 class ModelsInProcess:
@@ -125,7 +130,7 @@ class ModelsOverHttp:
         self, name: str, source: str, description: str = "", tags: Mapping[str, Any] | None = None
     ) -> tuple[ModelVersion, bool]:
         body = {"source": source, "description": description, "tags": dict(tags or {})}
-        data = self._json("POST", f"/models/{_q(name)}/versions", json=body)
+        data = self._json("POST", f"/models/{_n(name)}/versions", json=body)
         created = bool(data.pop("created"))
         return ModelVersion.from_dict(data), created
 
@@ -142,20 +147,20 @@ class ModelsOverHttp:
             "owners": list(owners) if owners is not None else None,
             "tags": {k: str(v) for k, v in tags.items()} if tags is not None else None,
         }
-        return RegisteredModel(**self._json("PATCH", f"/models/{_q(name)}", json=body))
+        return RegisteredModel(**self._json("PATCH", f"/models/{_n(name)}", json=body))
 
     def model_get(self, name: str) -> RegisteredModel:
-        return RegisteredModel(**self._json("GET", f"/models/{_q(name)}"))
+        return RegisteredModel(**self._json("GET", f"/models/{_n(name)}"))
 
     def models_list(self) -> list[RegisteredModel]:
         return [RegisteredModel(**m) for m in self._json("GET", "/models")["models"]]
 
     def model_versions(self, name: str) -> list[ModelVersion]:
-        data = self._json("GET", f"/models/{_q(name)}/versions")
+        data = self._json("GET", f"/models/{_n(name)}/versions")
         return [ModelVersion.from_dict(v) for v in data["versions"]]
 
     def model_version(self, name: str, version: int) -> ModelVersion:
-        return ModelVersion.from_dict(self._json("GET", f"/models/{_q(name)}/versions/{version}"))
+        return ModelVersion.from_dict(self._json("GET", f"/models/{_n(name)}/versions/{version}"))
 
     def model_update_version(
         self,
@@ -166,7 +171,7 @@ class ModelsOverHttp:
         tags: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         body = {"description": description, "tags": dict(tags) if tags is not None else None}
-        url = f"/models/{_q(name)}/versions/{version}"
+        url = f"/models/{_n(name)}/versions/{version}"
         return ModelVersion.from_dict(self._json("PATCH", url, json=body))
 
     def model_resolve(self, uri: str) -> ModelVersion:
@@ -175,23 +180,23 @@ class ModelsOverHttp:
 
     def set_alias(self, name: str, alias: str, version: int, reason: str = "") -> AliasEvent:
         body = {"version": version, "reason": reason}
-        return AliasEvent(**self._json("PUT", f"/models/{_q(name)}/aliases/{_q(alias)}", json=body))
+        return AliasEvent(**self._json("PUT", f"/models/{_n(name)}/aliases/{_q(alias)}", json=body))
 
     def delete_alias(self, name: str, alias: str, reason: str = "") -> AliasEvent:
-        url = f"/models/{_q(name)}/aliases/{_q(alias)}"
+        url = f"/models/{_n(name)}/aliases/{_q(alias)}"
         return AliasEvent(**self._json("DELETE", url, params={"reason": reason}))
 
     def rollback(self, name: str, alias: str, reason: str = "") -> AliasEvent:
-        url = f"/models/{_q(name)}/aliases/{_q(alias)}/rollback"
+        url = f"/models/{_n(name)}/aliases/{_q(alias)}/rollback"
         return AliasEvent(**self._json("POST", url, json={"reason": reason}))
 
     def model_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
         params = {"alias": alias} if alias else None
-        data = self._json("GET", f"/models/{_q(name)}/history", params=params)
+        data = self._json("GET", f"/models/{_n(name)}/history", params=params)
         return [AliasEvent(**e) for e in data["events"]]
 
     def model_lineage(self, name: str, version: int) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("GET", f"/models/{_q(name)}/versions/{version}/lineage")
+        result: dict[str, Any] = self._json("GET", f"/models/{_n(name)}/versions/{version}/lineage")
         return result
 
     def models_trained_on(self, dataset: str) -> list[ModelVersion]:
@@ -203,18 +208,18 @@ class ModelsOverHttp:
         return [ModelVersion.from_dict(v) for v in data["versions"]]
 
     def model_card(self, name: str, version: int) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("GET", f"/models/{_q(name)}/versions/{version}/card")
+        result: dict[str, Any] = self._json("GET", f"/models/{_n(name)}/versions/{version}/card")
         return result
 
     def set_card_section(self, name: str, version: int, title: str, text: str | None) -> None:
-        url = f"/models/{_q(name)}/versions/{version}/card/sections/{_q(title)}"
+        url = f"/models/{_n(name)}/versions/{version}/card/sections/{_q(title)}"
         if text is None:
             self._json("DELETE", url)
         else:
             self._json("PUT", url, json={"text": text})
 
     def model_requirements(self, name: str, version: int) -> str:
-        response = self._send("GET", f"/models/{_q(name)}/versions/{version}/requirements")
+        response = self._send("GET", f"/models/{_n(name)}/versions/{version}/requirements")
         return str(response.text)
 
 

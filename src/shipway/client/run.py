@@ -79,14 +79,18 @@ class ActiveRun:
             if key not in self._steps:
                 check.check_key("metric", key)
             values[key] = value if type(value) is float else check.metric_value(key, value)
+        if timestamp is not None and not _is_int64(timestamp):
+            raise InvalidInput(
+                f"timestamp must be an integer (ms since the epoch), got {timestamp!r}"
+            )
         steps: int | dict[str, int]
         if step is None:
             auto = {k: self._steps.get(k, -1) + 1 for k in values}
             self._steps.update(auto)
             steps = auto
         else:
-            if not isinstance(step, int) or isinstance(step, bool):
-                raise InvalidInput(f"step must be an integer, got {step!r}")
+            if not _is_int64(step):
+                raise InvalidInput(f"step must be an integer within int64, got {step!r}")
             steps = step
             for key in values:
                 if step > self._steps.get(key, -1):
@@ -209,6 +213,10 @@ class ActiveRun:
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.id} {self.name!r} experiment={self.experiment!r}>"
+
+
+def _is_int64(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def start_run(

@@ -16,8 +16,10 @@ from typing import Any
 
 import orjson
 
+from shipway.blobs.hashing import check_digest
 from shipway.errors import InvalidInput
 from shipway.records import ManifestEntry
+from shipway.tracking.validation import artifact_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +96,52 @@ def encode(entries: Sequence[ManifestEntry]) -> bytes:
 
 
 def decode(data: bytes) -> list[ManifestEntry]:
-    doc: dict[str, Any] = orjson.loads(data)
-    return [ManifestEntry(**row) for row in doc["files"]]
+    """Parse and check a manifest. Manifests can arrive from elsewhere (push, a server), so
+    nothing is trusted: paths must be safe and unique, no entry may sit inside another
+    entry (which would let a file be written through a symlink), sizes and modes must be
+    numbers and every file needs a digest."""
+    try:
+        doc = orjson.loads(data)
+        rows = doc["files"]
+        if not isinstance(rows, list):
+            raise TypeError
+        entries = [_entry(row) for row in rows]
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise InvalidInput(
+            "the manifest is not a shipway manifest: expected "
+            '{"files": [{"path", "size", "digest", "mode", "link"}, ...]}'
+        ) from None
+    _check_layout(entries)
+    return entries
+
+
+def _entry(row: Any) -> ManifestEntry:
+    if not isinstance(row, dict) or set(row) - {"path", "size", "digest", "mode", "link"}:
+        raise TypeError
+    path, size, mode = row["path"], row.get("size", 0), row.get("mode", 0o644)
+    digest, link = row.get("digest"), row.get("link")
+    if not isinstance(path, str) or not isinstance(size, int) or not isinstance(mode, int):
+        raise TypeError
+    if link is None:
+        check_digest(str(digest) if isinstance(digest, str) else "")
+    elif not isinstance(link, str) or digest is not None:
+        raise TypeError
+    return ManifestEntry(artifact_path(path), size, digest, mode, link)
+
+
+def _check_layout(entries: Sequence[ManifestEntry]) -> None:
+    paths = {e.path for e in entries}
+    if len(paths) != len(entries):
+        raise InvalidInput("the manifest lists a path twice; it cannot be materialized")
+    for path in paths:
+        parts = path.split("/")
+        for depth in range(1, len(parts)):
+            parent = "/".join(parts[:depth])
+            if parent in paths:
+                raise InvalidInput(
+                    f"the manifest puts {path!r} inside the entry {parent!r}; refusing it "
+                    "(a file must never be written through a symlink or over a file)"
+                )
 
 
 @dataclass(frozen=True)
@@ -119,5 +165,5 @@ def compare(old: Sequence[ManifestEntry], new: Sequence[ManifestEntry]) -> FileC
     added = sorted(set(after) - set(before))
     removed = sorted(set(before) - set(after))
     both = set(before) & set(after)
-    changed = sorted(p for p in both if before[p][:2] != after[p][:2])
+    changed = sorted(p for p in both if before[p] != after[p])  # content, link or mode
     return FileChanges(added, removed, changed, len(both) - len(changed))

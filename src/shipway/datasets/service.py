@@ -24,7 +24,7 @@ from shipway.datasets import manifest as mf
 from shipway.datasets.snapshot import Progress, store
 from shipway.datasets.workdir import folder_status, scan_with_cache
 from shipway.errors import Conflict, InvalidInput, NotFound
-from shipway.records import Dataset, DatasetVersion, GitInfo, ManifestEntry, RunInput
+from shipway.records import Dataset, DatasetVersion, GitInfo, ManifestEntry, RunInput, positive_int
 from shipway.store import datasets as repo
 from shipway.store import events
 from shipway.store import runs as runs_repo
@@ -57,9 +57,10 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
     check_name(name)
     if version in ("", "latest"):
         return name, None
-    if not version.isdigit() or int(version) < 1:
+    number = positive_int(version)
+    if number is None:
         raise InvalidInput(f"version in {ref!r} must be a positive number or 'latest'")
-    return name, int(version)
+    return name, number
 
 
 class DatasetService:
@@ -218,14 +219,19 @@ class DatasetService:
         dest = Path(dest)
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
             raise InvalidInput(f"{dest} exists and is not an empty folder; pick a new folder")
-        parent = dest.parent
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".shipway-get-", dir=parent))
         try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".shipway-get-", dir=dest.parent))
+        except OSError as exc:
+            raise InvalidInput(f"cannot write into {dest.parent}: {exc.strerror}") from None
+        try:
+            staging.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; the result is a normal folder
             self._write_files(self.manifest(version), staging)
             if dest.exists():
                 dest.rmdir()
             os.replace(staging, dest)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {dest}: {exc.strerror}") from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return dest
@@ -300,6 +306,7 @@ class DatasetService:
         ``keep_number`` it keeps ``version.version``; otherwise it becomes the next
         version, unless its content equals the latest one."""
         check_name(version.name)
+        _check_profile(version.profile)
         entries = self.manifest(version)  # the manifest blob must be here, and intact
         lacking = self.missing([e.digest for e in entries if e.digest])
         if lacking:
@@ -327,6 +334,34 @@ class DatasetService:
         }
         number = version.version if keep_number else None
         return self._insert(version.name, number, meta, version.run_id), True
+
+
+def _check_profile(profile: Any) -> None:
+    """A profile sent by a client is stored and later read by diffs: check its shape."""
+    if profile is None:
+        return
+    files = profile.get("files") if isinstance(profile, dict) else None
+    errors = profile.get("errors", {}) if isinstance(profile, dict) else None
+    ok = isinstance(files, dict) and isinstance(errors, dict)
+    for item in (files or {}).values() if ok else ():
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("rows"), int)
+            and isinstance(item.get("columns"), list)
+            and all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in item["columns"])
+        ):
+            ok = False
+    if not ok:
+        raise InvalidInput(
+            'profile must be {"files": {path: {"rows": int, "columns": [{"name": ...}]}}, '
+            '"errors": {path: message}} as shipway computes it'
+        )
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def profiles(root: Path, entries: list[ManifestEntry]) -> dict[str, Any] | None:

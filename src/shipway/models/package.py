@@ -137,8 +137,17 @@ def digest_files(folder: Path) -> dict[str, FileEntry]:
 
 
 def verify_files(folder: Path, files: Mapping[str, FileEntry]) -> None:
-    """Raise ``IntegrityError`` naming the first file that is missing or changed."""
+    """Raise ``IntegrityError`` naming the first file that is missing, changed, or not
+    listed at all (an unlisted file, e.g. under ``code/``, could be imported on load)."""
     root = folder.resolve()
+    for file in sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()):
+        name = file.relative_to(folder).as_posix()
+        if name != MODEL_YAML and name not in files:
+            raise IntegrityError(
+                f"{name} is in the model package at {folder} but not in its model.yaml; "
+                "a package holds exactly the files it lists",
+                details={"file": name, "problem": "unlisted"},
+            )
     for name, entry in sorted(files.items()):
         file = (folder / name).resolve()
         if not file.is_relative_to(root):

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipway.errors import Conflict, InvalidInput, NotFound
-from shipway.records import AliasEvent, ModelVersion, RegisteredModel
+from shipway.records import AliasEvent, ModelVersion, RegisteredModel, positive_int
 from shipway.registry import card as card_builder
 from shipway.registry.packages import PackageRef, find_package, parse_run_uri
 from shipway.store import datasets as datasets_repo
@@ -75,9 +75,10 @@ def parse_model_uri(uri: str) -> tuple[str, int | None, str | None]:
     check_model_name(name)
     if number in ("", "latest"):
         return name, None, None
-    if not number.isdigit() or int(number) < 1:
+    value = positive_int(number)
+    if value is None:
         raise InvalidInput(f"version in {uri!r} must be a positive number")
-    return name, int(number), None
+    return name, value, None
 
 
 class RegistryService:
@@ -241,6 +242,8 @@ class RegistryService:
             return self._version(conn, self._model(conn, name), number)
 
     def _version(self, conn: Connection, model: Any, number: int) -> ModelVersion:
+        if positive_int(number) is None:
+            raise InvalidInput(f"version must be a positive number, got {number!r}")
         found = repo.version(conn, model.id, number)
         if found is None:
             latest = repo.next_number(conn, model.id) - 1
@@ -357,6 +360,8 @@ class RegistryService:
             return self._record_move(conn, model, alias, last.to_version, target, why)
 
     def history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
+        if alias is not None:
+            check_alias(alias)
         with self.db.read() as conn:
             model = self._model(conn, name)
             return repo.events(conn, model.id, name, alias)

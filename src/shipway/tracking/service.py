@@ -20,7 +20,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipway.errors import Conflict, InvalidInput, NotFound, ParamConflict
-from shipway.records import RUN_STATUSES, Experiment, GitInfo, MetricPoint, Page, Run
+from shipway.records import (
+    RUN_STATUSES,
+    Experiment,
+    GitInfo,
+    MetricPoint,
+    Page,
+    Run,
+    positive_int,
+)
 from shipway.store import events
 from shipway.store import experiments as experiments_repo
 from shipway.store import metrics as metrics_repo
@@ -87,8 +95,9 @@ class TrackingService:
         # a string is a name first (start_run(experiment="1") creates one named "1"),
         # and an id only when no experiment has that name
         found = experiments_repo.by_name(conn, ref) if isinstance(ref, str) else None
-        if found is None and (isinstance(ref, int) or ref.isdigit()):
-            found = experiments_repo.by_id(conn, int(ref))
+        number = positive_int(ref)
+        if found is None and number is not None:
+            found = experiments_repo.by_id(conn, number)
         if found is None:
             raise NotFound(f"no experiment {ref!r}; `shipway experiments list` shows them")
         return found

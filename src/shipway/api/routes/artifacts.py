@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -62,7 +63,7 @@ def download(run_id: str, path: str, services: Services = Viewer) -> StreamingRe
         headers={
             "Content-Length": str(artifact.size),
             "X-Shipway-Digest": artifact.digest,
-            "Content-Disposition": f'attachment; filename="{Path(artifact.path).name}"',
+            "Content-Disposition": _disposition(artifact.path),
         },
     )
 
@@ -71,3 +72,8 @@ def _spool_dir(services: Services) -> str:
     spool = services.settings.home / "tmp"
     spool.mkdir(parents=True, exist_ok=True)
     return str(spool)
+
+
+def _disposition(path: str) -> str:
+    """RFC 6266 filename*: header values are latin-1, artifact names may be any Unicode."""
+    return "attachment; filename*=UTF-8''" + quote(Path(path).name)

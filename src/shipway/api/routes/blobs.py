@@ -19,7 +19,7 @@ from starlette.responses import StreamingResponse
 from shipway.api.auth import DataScientist, Viewer
 from shipway.blobs import hash_file
 from shipway.blobs.hashing import check_digest
-from shipway.errors import IntegrityError
+from shipway.errors import InvalidInput
 from shipway.services import Services
 
 router = APIRouter(prefix="/blobs", tags=["blobs"])
@@ -53,7 +53,7 @@ async def upload(
                 size += len(chunk)
         actual = await run_in_threadpool(hash_file, tmp)
         if actual != digest:
-            raise IntegrityError(
+            raise InvalidInput(
                 f"uploaded bytes hash to {actual[:12]}…, not {digest[:12]}…; the upload was "
                 "damaged or the digest is wrong; nothing was stored"
             )

@@ -16,7 +16,9 @@ router = APIRouter(tags=["datasets"])
 
 class NewVersion(BaseModel):
     manifest_digest: str = Field(description="digest of the manifest blob, uploaded first")
-    version: int | None = Field(None, ge=1, description="keep this number (push); default next")
+    version: int | None = Field(
+        None, ge=1, le=2**63 - 1, description="keep this number (push); default next"
+    )
     message: str = ""
     source: str | None = None
     git_commit: str | None = None

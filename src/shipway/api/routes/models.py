@@ -37,7 +37,7 @@ class VersionUpdate(BaseModel):
 
 
 class AliasMove(BaseModel):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**63 - 1)
     reason: str = ""
 
 
