@@ -141,3 +141,28 @@ def test_unlisted_files_in_a_package_are_refused(tmp_path: Path) -> None:
     (pkg / "code" / "sneaky.py").write_text("raise SystemExit")
     with pytest.raises(errors.IntegrityError, match="sneaky.py"):
         sw.models.load_package(pkg)
+
+
+def test_a_path_cannot_be_both_file_and_folder(client: sw.Client, tmp_path: Path) -> None:
+    f = tmp_path / "d"
+    f.write_text("file")
+    with sw.start_run(client=client, capture=False) as run:
+        run.log_artifact(f)
+        with pytest.raises(errors.Conflict, match="file artifact 'd'"):
+            run.log_text("inner", "d/f.txt")
+        run.log_text("x", "folder/a.txt")
+        (tmp_path / "folder").write_text("clash")
+        with pytest.raises(errors.Conflict, match="inside the folder 'folder'"):
+            run.log_artifact(tmp_path / "folder")
+    assert [a.path for a in client.list_artifacts(run.id)] == ["d", "folder/a.txt"]
+
+
+def test_version_status_is_checked(sqlite_settings: Settings) -> None:
+    client = sw.Client("", settings=sqlite_settings)
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    with sw.start_run(client=client, capture=False) as run:
+        run.log_model(DecisionTreeClassifier().fit(X, y), "model", register="st")
+    registry = Services.open(sqlite_settings).registry
+    assert registry.update_version("st", 1, status="deprecated").status == "deprecated"
+    with pytest.raises(errors.InvalidInput, match="status 'garbage'"):
+        registry.update_version("st", 1, status="garbage")

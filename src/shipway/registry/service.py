@@ -31,6 +31,7 @@ from shipway.tracking.artifacts import ArtifactService
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 ALIAS = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 PROTECTED_ALIASES = ("production",)
+VERSION_STATUSES = ("ready", "deprecated", "archived")
 
 
 def now_ms() -> int:
@@ -289,6 +290,8 @@ class RegistryService:
         if tags is not None:
             values["tags"] = orjson.dumps({str(k): str(v) for k, v in tags.items()}).decode()
         if status is not None:
+            if status not in VERSION_STATUSES:
+                raise InvalidInput(f"status {status!r} is not one of {', '.join(VERSION_STATUSES)}")
             values["status"] = status
         with self.db.write() as conn:
             model = self._model(conn, name)

@@ -6,9 +6,10 @@ import copy
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from shipway.blobs import ContentStore
-from shipway.errors import InvalidInput, NotFound
+from shipway.errors import Conflict, InvalidInput, NotFound
 from shipway.records import Artifact
 from shipway.store import artifacts as artifacts_repo
 from shipway.store import events
@@ -100,6 +101,7 @@ class ArtifactService:
     def _record(self, run_id: str, path: str, digest: str, size: int) -> Artifact:
         with self.db.write() as conn:
             pk = self._runs._writable_run_pk(conn, run_id)
+            _check_no_clash(conn, pk, run_id, path)
             artifacts_repo.upsert(conn, pk, path, digest, size, now_ms())
             events.record(
                 conn, self.actor, "log_artifact", "run", run_id, {"path": path, "size": size}
@@ -109,3 +111,22 @@ class ArtifactService:
 
 def _join(base: str, rel: str) -> str:
     return f"{base}/{rel}" if base else rel
+
+
+def _check_no_clash(conn: Any, run_pk: int, run_id: str, path: str) -> None:
+    """A path cannot be both a file and a folder: ``d`` and ``d/f`` could not both be
+    downloaded."""
+    parts = path.split("/")
+    for depth in range(1, len(parts)):
+        parent = "/".join(parts[:depth])
+        if any(a.path == parent for a in artifacts_repo.under(conn, run_pk, parent)):
+            raise Conflict(
+                f"run {run_id} has a file artifact {parent!r}, so {path!r} cannot be a "
+                "file inside it; pick another path"
+            )
+    inside = [a for a in artifacts_repo.under(conn, run_pk, path) if a.path != path]
+    if inside:
+        raise Conflict(
+            f"run {run_id} has artifacts inside the folder {path!r} (e.g. {inside[0].path!r}), "
+            "so it cannot also be a file; pick another path"
+        )
