@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
-from psycopg import sql
 from sqlalchemy.dialects import sqlite
 
 from shipway.errors import FilterSyntaxError, InvalidInput
-from shipway.store.db import make_engine
+from shipway.store.db import Database, make_engine
 from shipway.store.tables import experiments, latest_metrics, metadata, params, runs, tags
+from shipway.testing.databases import empty_database
 from shipway.tracking.filters import And, Comparison, Node, Not, Or
 from shipway.tracking.search import OrderKey, build_query, parse_filter, parse_order_by
 
@@ -315,36 +311,6 @@ def test_top_level_conjuncts_join_and_share_the_order_alias() -> None:
 
 # --- queries on a real database -------------------------------------------------------
 
-PG_URL_VARIABLE = "SHIPWAY_TEST_PG_URL"
-
-
-@contextlib.contextmanager
-def throwaway_postgres() -> Iterator[str]:
-    """A new database on the test server, dropped afterwards; skips when there is no server."""
-    base = sa.make_url(os.environ.get(PG_URL_VARIABLE, "postgresql://postgres@127.0.0.1:5432"))
-    base = base.set(drivername="postgresql+psycopg")
-    admin = base.set(drivername="postgresql", database="postgres")
-    admin_dsn = admin.render_as_string(hide_password=False)
-    try:
-        psycopg.connect(admin_dsn, connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        where = f"{base.host or '127.0.0.1'}:{base.port or 5432}"
-        message = (
-            f"PostgreSQL not reachable at {where}; start it with "
-            f"`pg_ctlcluster <version> main start` or set {PG_URL_VARIABLE} ({exc})"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    name = f"shipway_search_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-
 
 @dataclass
 class Runs:
@@ -429,15 +395,21 @@ def insert_run(conn: sa.Connection, experiment_id: dict[str, int], *row: Any) ->
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            path: Path = tmp_path_factory.mktemp("search") / "shipway.db"
-            url = f"sqlite:///{path}"
-        else:
-            url = stack.enter_context(throwaway_postgres())
-        engine = make_engine(url)
-        stack.callback(engine.dispose)
-        yield populate(engine)
+    """The session's PostgreSQL database (see conftest.py), emptied, or a SQLite file."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("search") / "shipway.db"
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("pg_database")
+        database = Database(url)
+        database.migrate()  # the shared database must keep its migration history
+        database.dispose()
+        empty_database(url)
+    engine = make_engine(url)
+    yield populate(engine)
+    engine.dispose()
+    if request.param == "postgresql":
+        empty_database(url)  # leave it as the next test expects it
 
 
 ALL = ["r4", "r3", "r5", "r2", "r1"]  # newest first; r6 is deleted
