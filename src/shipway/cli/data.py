@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from shipway.cli.common import Home, Json, Uri, client_for, settings_for
 from shipway.cli.output import console, print_json, table, when
-from shipway.records import DatasetVersion
+from shipway.client.http import HttpBackend
+from shipway.services import Services
 
 app = typer.Typer(help="Version datasets: snapshot, inspect, compare, fetch.", no_args_is_help=True)
 
@@ -55,7 +58,16 @@ def add(
         def report(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        version, created = _add(client, name, path, message, source, link, report)
+        version, created = client.backend.dataset_add(
+            name,
+            path,
+            message=message,
+            source=source,
+            run_id=None,
+            git=None,
+            link=link,
+            progress=report,
+        )
     took = time.perf_counter() - started
     if json:
         print_json({**version.to_dict(), "created": created, "seconds": round(took, 3)})
@@ -70,30 +82,6 @@ def add(
     errors = (version.profile or {}).get("errors", {})
     for rel, why in errors.items():
         console.print(f"[yellow]no profile for {rel}:[/] {why}")
-
-
-def _add(
-    client: Any, name: str, path: Path, message: str, source: str | None, link: bool, report: Any
-) -> tuple[DatasetVersion, bool]:
-    backend = client.backend
-    if hasattr(backend, "services"):  # local: progress comes from the service itself
-        result: tuple[DatasetVersion, bool] = backend.services.datasets.add(
-            name, path, message=message, source=source, link=link, progress=report
-        )
-        return result
-    from shipway.client import transfer
-
-    return transfer.remote_add(
-        backend,
-        backend.home,
-        name,
-        path,
-        message=message,
-        source=source,
-        run_id=None,
-        git=None,
-        progress=report,
-    )
 
 
 def _progress(quiet: bool) -> Progress:
@@ -273,6 +261,21 @@ def status(
     raise typer.Exit(1)
 
 
+@contextlib.contextmanager
+def _home_and_server(home: Path | None, url: str) -> Iterator[tuple[Services, HttpBackend]]:
+    """The local home's services and an HTTP connection to ``url``, both closed after."""
+    settings = settings_for(home)
+    local = Services.open(settings)
+    try:
+        http = HttpBackend(settings, url)
+        try:
+            yield local, http
+        finally:
+            http.close()
+    finally:
+        local.close()
+
+
 @app.command()
 def push(
     ref: Ref,
@@ -284,17 +287,9 @@ def push(
     Example: shipway data push churn-train@2 --to http://127.0.0.1:5050
     """
     from shipway.client import transfer
-    from shipway.client.http import HttpBackend
-    from shipway.services import Services
 
-    settings = settings_for(home)
-    local = Services.open(settings)
-    http = HttpBackend(settings, to)
-    try:
+    with _home_and_server(home, to) as (local, http):
         version, sent, created = transfer.push(local.datasets, http, ref)
-    finally:
-        http.close()
-        local.close()
     state = "pushed" if created else "already there:"
     console.print(f"{state} {version.ref} ({sent} blob(s) sent)")
 
@@ -310,16 +305,8 @@ def pull(
     Example: shipway data pull churn-train@2 --from http://127.0.0.1:5050
     """
     from shipway.client import transfer
-    from shipway.client.http import HttpBackend
-    from shipway.services import Services
 
-    settings = settings_for(home)
-    local = Services.open(settings)
-    http = HttpBackend(settings, from_)
-    try:
+    with _home_and_server(home, from_) as (local, http):
         version, fetched, created = transfer.pull(http, local.datasets, ref)
-    finally:
-        http.close()
-        local.close()
     state = "pulled" if created else "already here:"
     console.print(f"{state} {version.ref} ({fetched} blob(s) fetched)")

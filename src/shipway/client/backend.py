@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -81,6 +81,7 @@ class Backend(Protocol):
         run_id: str | None,
         git: GitInfo | None,
         link: bool,
+        progress: Callable[[int, int], None] | None = None,
     ) -> tuple[DatasetVersion, bool]: ...
     def dataset_get(self, ref: str) -> DatasetVersion: ...
     def dataset_versions(self, name: str) -> list[DatasetVersion]: ...

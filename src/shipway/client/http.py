@@ -317,13 +317,22 @@ class HttpBackend(ModelsOverHttp):
         run_id: str | None,
         git: GitInfo | None,
         link: bool,
+        progress: Callable[[int, int], None] | None = None,
     ) -> tuple[DatasetVersion, bool]:
         from shipway.client import transfer
         from shipway.datasets.service import check_name
 
         check_name(name)
         return transfer.remote_add(
-            self, self.home, name, path, message=message, source=source, run_id=run_id, git=git
+            self,
+            self.home,
+            name,
+            path,
+            message=message,
+            source=source,
+            run_id=run_id,
+            git=git,
+            progress=progress,
         )
 
     def dataset_get(self, ref: str) -> DatasetVersion:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,9 +124,17 @@ class LocalBackend(ModelsInProcess):
         run_id: str | None,
         git: GitInfo | None,
         link: bool,
+        progress: Callable[[int, int], None] | None = None,
     ) -> tuple[DatasetVersion, bool]:
         return self.services.datasets.add(
-            name, path, message=message, source=source, run_id=run_id, git=git, link=link
+            name,
+            path,
+            message=message,
+            source=source,
+            run_id=run_id,
+            git=git,
+            link=link,
+            progress=progress,
         )
 
     def dataset_get(self, ref: str) -> DatasetVersion:

@@ -30,10 +30,7 @@ class ModelsInProcess:
     def model_register(
         self, name: str, source: str, description: str = "", tags: Mapping[str, Any] | None = None
     ) -> tuple[ModelVersion, bool]:
-        result: tuple[ModelVersion, bool] = self.services.registry.register_uri(
-            name, source, description=description, tags=tags
-        )
-        return result
+        return self.services.registry.register_uri(name, source, description=description, tags=tags)
 
     def model_update(
         self,
@@ -43,26 +40,21 @@ class ModelsInProcess:
         owners: Sequence[str] | None = None,
         tags: Mapping[str, Any] | None = None,
     ) -> RegisteredModel:
-        result: RegisteredModel = self.services.registry.update_model(
+        return self.services.registry.update_model(
             name, description=description, owners=owners, tags=tags
         )
-        return result
 
     def model_get(self, name: str) -> RegisteredModel:
-        result: RegisteredModel = self.services.registry.get_model(name)
-        return result
+        return self.services.registry.get_model(name)
 
     def models_list(self) -> list[RegisteredModel]:
-        result: list[RegisteredModel] = self.services.registry.list_models()
-        return result
+        return self.services.registry.list_models()
 
     def model_versions(self, name: str) -> list[ModelVersion]:
-        result: list[ModelVersion] = self.services.registry.list_versions(name)
-        return result
+        return self.services.registry.list_versions(name)
 
     def model_version(self, name: str, version: int) -> ModelVersion:
-        result: ModelVersion = self.services.registry.get_version(name, version)
-        return result
+        return self.services.registry.get_version(name, version)
 
     def model_update_version(
         self,
@@ -72,53 +64,42 @@ class ModelsInProcess:
         description: str | None = None,
         tags: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
-        result: ModelVersion = self.services.registry.update_version(
+        return self.services.registry.update_version(
             name, version, description=description, tags=tags
         )
-        return result
 
     def model_resolve(self, uri: str) -> ModelVersion:
-        result: ModelVersion = self.services.registry.resolve(uri)
-        return result
+        return self.services.registry.resolve(uri)
 
     def set_alias(self, name: str, alias: str, version: int, reason: str = "") -> AliasEvent:
-        result: AliasEvent = self.services.registry.set_alias(name, alias, version, reason)
-        return result
+        return self.services.registry.set_alias(name, alias, version, reason)
 
     def delete_alias(self, name: str, alias: str, reason: str = "") -> AliasEvent:
-        result: AliasEvent = self.services.registry.delete_alias(name, alias, reason)
-        return result
+        return self.services.registry.delete_alias(name, alias, reason)
 
     def rollback(self, name: str, alias: str, reason: str = "") -> AliasEvent:
-        result: AliasEvent = self.services.registry.rollback(name, alias, reason)
-        return result
+        return self.services.registry.rollback(name, alias, reason)
 
     def model_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
-        result: list[AliasEvent] = self.services.registry.history(name, alias)
-        return result
+        return self.services.registry.history(name, alias)
 
     def model_lineage(self, name: str, version: int) -> dict[str, Any]:
-        result: dict[str, Any] = self.services.registry.lineage(name, version)
-        return result
+        return self.services.registry.lineage(name, version)
 
     def models_trained_on(self, dataset: str) -> list[ModelVersion]:
-        result: list[ModelVersion] = self.services.registry.versions_trained_on(dataset)
-        return result
+        return self.services.registry.versions_trained_on(dataset)
 
     def models_from_commit(self, commit: str) -> list[ModelVersion]:
-        result: list[ModelVersion] = self.services.registry.versions_from_commit(commit)
-        return result
+        return self.services.registry.versions_from_commit(commit)
 
     def model_card(self, name: str, version: int) -> dict[str, Any]:
-        result: dict[str, Any] = self.services.registry.card(name, version)
-        return result
+        return self.services.registry.card(name, version)
 
     def set_card_section(self, name: str, version: int, title: str, text: str | None) -> None:
         self.services.registry.set_card_section(name, version, title, text)
 
     def model_requirements(self, name: str, version: int) -> str:
-        result: str = self.services.registry.requirements(name, version)
-        return result
+        return self.services.registry.requirements(name, version)
 
 
 class ModelsOverHttp:

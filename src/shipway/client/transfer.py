@@ -18,7 +18,7 @@ from shipway.client.http import HttpBackend
 from shipway.datasets import manifest as mf
 from shipway.datasets.service import DatasetService, parse_ref, profiles
 from shipway.datasets.snapshot import Progress
-from shipway.datasets.workdir import scan_with_cache
+from shipway.datasets.workdir import scan_with_cache, write_tree
 from shipway.records import DatasetVersion, GitInfo, ManifestEntry
 
 BATCH = 10_000
@@ -118,33 +118,8 @@ def remote_manifest(http: HttpBackend, ref: str) -> tuple[DatasetVersion, list[M
 
 
 def remote_materialize(http: HttpBackend, ref: str, dest: Path) -> Path:
-    from shipway.tracking.validation import artifact_path
-
     _, entries = remote_manifest(http, ref)
-    dest = Path(dest)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise errors.InvalidInput(f"{dest} exists and is not an empty folder; pick a new folder")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".shipway-get-", dir=dest.parent))
-    try:
-        for entry in entries:
-            target = staging / artifact_path(entry.path)
-            if entry.link is not None:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.symlink(entry.link, target)
-            else:
-                assert entry.digest is not None
-                download(http, entry.digest, target)
-                os.chmod(target, entry.mode & 0o777 or 0o644)
-        if dest.exists():
-            dest.rmdir()
-        os.replace(staging, dest)
-    finally:
-        if staging.exists():
-            import shutil
-
-            shutil.rmtree(staging, ignore_errors=True)
-    return dest
+    return write_tree(entries, Path(dest), lambda digest, target: download(http, digest, target))
 
 
 def push(local: DatasetService, http: HttpBackend, ref: str) -> tuple[DatasetVersion, int, bool]:

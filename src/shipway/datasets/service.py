@@ -8,12 +8,9 @@ harmless and reused by the next add).
 from __future__ import annotations
 
 import copy
-import os
 import re
-import shutil
-import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +19,7 @@ import sqlalchemy as sa
 from shipway.blobs import ContentStore, hash_bytes
 from shipway.datasets import manifest as mf
 from shipway.datasets.snapshot import Progress, store
-from shipway.datasets.workdir import folder_status, scan_with_cache
+from shipway.datasets.workdir import folder_status, scan_with_cache, write_tree
 from shipway.errors import Conflict, InvalidInput, NotFound
 from shipway.records import Dataset, DatasetVersion, GitInfo, ManifestEntry, RunInput, positive_int
 from shipway.store import datasets as repo
@@ -215,26 +212,7 @@ class DatasetService:
 
     def materialize(self, ref: str, dest: Path) -> Path:
         """Write the version's files under ``dest`` (verified); ``dest`` must be new or empty."""
-        version = self.get(ref)
-        dest = Path(dest)
-        if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-            raise InvalidInput(f"{dest} exists and is not an empty folder; pick a new folder")
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=".shipway-get-", dir=dest.parent))
-        except OSError as exc:
-            raise InvalidInput(f"cannot write into {dest.parent}: {exc.strerror}") from None
-        try:
-            staging.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; the result is a normal folder
-            self._write_files(self.manifest(version), staging)
-            if dest.exists():
-                dest.rmdir()
-            os.replace(staging, dest)
-        except OSError as exc:
-            raise InvalidInput(f"cannot write {dest}: {exc.strerror}") from None
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return dest
+        return write_tree(self.manifest(self.get(ref)), Path(dest), self.blobs.download)
 
     def cached_path(self, ref: str) -> Path:
         """The version materialized once in the home's cache (verified when written)."""
@@ -247,20 +225,6 @@ class DatasetService:
                 if not target.exists():
                     raise
         return target
-
-    def _write_files(self, entries: Iterable[ManifestEntry], root: Path) -> None:
-        from shipway.tracking.validation import artifact_path
-
-        for entry in entries:
-            rel = artifact_path(entry.path)  # manifests may come from elsewhere (push)
-            target = root / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if entry.link is not None:
-                os.symlink(entry.link, target)
-                continue
-            assert entry.digest is not None
-            self.blobs.download(entry.digest, target)
-            os.chmod(target, entry.mode & 0o777 or 0o644)
 
     # lineage ---------------------------------------------------------------------------
 
@@ -356,12 +320,6 @@ def _check_profile(profile: Any) -> None:
             'profile must be {"files": {path: {"rows": int, "columns": [{"name": ...}]}}, '
             '"errors": {path: message}} as shipway computes it'
         )
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 def profiles(root: Path, entries: list[ManifestEntry]) -> dict[str, Any] | None:

@@ -1,13 +1,18 @@
-"""What changed in a working folder since a dataset version (nothing is stored)."""
+"""Working folders: what changed since a version, and writing a version's files out."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from shipway.datasets import manifest as mf
 from shipway.datasets.snapshot import Progress, Snapshot, scan
 from shipway.datasets.statcache import StatCache
+from shipway.errors import InvalidInput
 from shipway.records import ManifestEntry
 
 
@@ -25,3 +30,45 @@ def folder_status(
 ) -> dict[str, Any]:
     changes = mf.compare(manifest, scan_with_cache(path, home).entries)
     return {"dataset": ref, **changes.to_dict(), "clean": changes.clean}
+
+
+Fetch = Callable[[str, Path], None]  # (digest, target): write one verified blob to target
+
+
+def write_tree(entries: Iterable[ManifestEntry], dest: Path, fetch: Fetch) -> Path:
+    """Write a version's files under ``dest`` (new or empty), all or nothing: into a
+    staging folder beside it, renamed into place at the end. The entries come from
+    ``manifest.decode``, which has already refused unsafe layouts."""
+    dest = Path(dest)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise InvalidInput(f"{dest} exists and is not an empty folder; pick a new folder")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".shipway-get-", dir=dest.parent))
+    except OSError as exc:
+        raise InvalidInput(f"cannot write into {dest.parent}: {exc.strerror}") from None
+    try:
+        staging.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; the result is a normal folder
+        for entry in entries:
+            target = staging / entry.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if entry.link is not None:
+                os.symlink(entry.link, target)
+                continue
+            assert entry.digest is not None
+            fetch(entry.digest, target)
+            os.chmod(target, entry.mode & 0o777 or 0o644)
+        if dest.exists():
+            dest.rmdir()
+        os.replace(staging, dest)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {dest}: {exc.strerror}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return dest
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
