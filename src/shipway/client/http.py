@@ -40,6 +40,7 @@ from shipway.records import (
 )
 from shipway.services import os_user
 from shipway.store.metrics import Series
+from shipway.tracking.artifacts import files_to_log
 from shipway.tracking.validation import artifact_path
 from shipway.tracking.wire import encode_batch
 
@@ -221,22 +222,9 @@ class HttpBackend(ModelsOverHttp):
     # artifacts -------------------------------------------------------------------------
 
     def log_artifact(self, run_id: str, local: Path, artifact_dir: str | None) -> list[Artifact]:
-        local = Path(local)
-        base = artifact_path(artifact_dir) if artifact_dir else ""
-        if local.is_file():
-            files = [(local, local.name)]
-        elif local.is_dir():
-            files = [
-                (p, p.relative_to(local.parent).as_posix())
-                for p in sorted(local.rglob("*"))
-                if p.is_file()
-            ]
-        else:
-            raise errors.InvalidInput(f"{local} is neither a file nor a folder; check the path")
         logged = []
-        for path, rel in files:
-            # validated here too: an HTTP client would normalise '..' away before sending
-            dest = artifact_path(f"{base}/{rel}" if base else rel)
+        # paths are validated here too: an HTTP client would normalise '..' away
+        for path, dest in files_to_log(local, artifact_dir):
             data = self._json(
                 "PUT",
                 f"/runs/{_q(run_id)}/artifacts/{_q(dest, safe='/')}",

@@ -35,19 +35,7 @@ class ArtifactService:
         self, run_id: str, local: Path, artifact_path: str | None = None
     ) -> list[Artifact]:
         """Log a file (under ``artifact_path``) or a folder (as ``artifact_path/<folder>/…``)."""
-        local = Path(local)
-        base = check.artifact_path(artifact_path) if artifact_path else ""
-        if local.is_file():
-            return [self.log_file(run_id, local, _join(base, local.name))]
-        if local.is_dir():
-            logged = []
-            for root, _dirs, files in os.walk(local):
-                for name in sorted(files):
-                    path = Path(root) / name
-                    rel = path.relative_to(local.parent).as_posix()
-                    logged.append(self.log_file(run_id, path, _join(base, rel)))
-            return logged
-        raise InvalidInput(f"{local} is neither a file nor a folder; check the path")
+        return [self.log_file(run_id, f, dest) for f, dest in files_to_log(local, artifact_path)]
 
     def log_file(self, run_id: str, local: Path, path: str) -> Artifact:
         path = check.artifact_path(path)
@@ -109,8 +97,23 @@ class ArtifactService:
         return Artifact(path=path, size=size, digest=digest)
 
 
-def _join(base: str, rel: str) -> str:
-    return f"{base}/{rel}" if base else rel
+def files_to_log(local: Path, artifact_dir: str | None) -> list[tuple[Path, str]]:
+    """(local file, artifact path) for a file, or for every file of a folder, which keeps
+    its name: ``artifact_dir/<file>`` or ``artifact_dir/<folder>/…``. The client uses it
+    too, so local and remote runs lay artifacts out alike."""
+    local = Path(local)
+    base = check.artifact_path(artifact_dir) if artifact_dir else ""
+    if local.is_file():
+        files = [(local, local.name)]
+    elif local.is_dir():
+        files = [
+            (Path(root) / name, (Path(root) / name).relative_to(local.parent).as_posix())
+            for root, _dirs, names in sorted(os.walk(local))
+            for name in sorted(names)
+        ]
+    else:
+        raise InvalidInput(f"{local} is neither a file nor a folder; check the path")
+    return [(f, check.artifact_path(f"{base}/{rel}" if base else rel)) for f, rel in files]
 
 
 def _check_no_clash(conn: Any, run_pk: int, run_id: str, path: str) -> None:
