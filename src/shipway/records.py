@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R", bound="Record")
 
 RUN_STATUSES = ("running", "finished", "failed", "killed")
 ROLES = ("viewer", "data-scientist", "developer", "admin")
@@ -54,6 +55,13 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = _jsonable(self)
         return out
+
+    @classmethod
+    def from_dict(cls: type[R], d: dict[str, Any]) -> R:
+        """Rebuild a record from its JSON form; keys it does not have (extra fields a
+        server added, such as ``created``) are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in d.items() if k in names})
 
     @staticmethod
     def to_dict_value(value: Any) -> Any:
@@ -206,11 +214,6 @@ class DatasetVersion(Record):
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DatasetVersion:
-        fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in fields})
-
 
 @dataclasses.dataclass(frozen=True)
 class RunInput(Record):
@@ -256,11 +259,6 @@ class ModelVersion(Record):
     @property
     def source(self) -> str:
         return f"runs:/{self.run_id}/{self.artifact_path}"
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModelVersion:
-        fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in fields})
 
 
 @dataclasses.dataclass(frozen=True)
