@@ -4,7 +4,6 @@ asks the receiver which digests it lacks (in batches), never for a listing."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tempfile
 from collections.abc import Iterable
@@ -157,6 +156,13 @@ def pull(http: HttpBackend, local: DatasetService, ref: str) -> tuple[DatasetVer
             path = Path(tmp) / "blob"
             download(http, digest, path)
             local.blobs.put_hashed(path, digest)
-    pulled = dataclasses.replace(version, run_id=None)  # the run lives on the server
-    recorded, created = local.register(pulled, keep_number=True)
+    recorded, created = local.register(  # without run_id: the run lives on the server
+        version.name,
+        version.manifest_digest,
+        version=version.version,
+        message=version.message,
+        source=version.source,
+        git_commit=version.git_commit,
+        profile=version.profile,
+    )
     return recorded, len(lacking), created

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shipway.blobs import ContentStore, hash_bytes
+from shipway.blobs import ContentStore, hash_bytes, hash_file
 from shipway.datasets import manifest as mf
 from shipway.datasets.snapshot import Progress, store
 from shipway.datasets.workdir import folder_status, scan_with_cache, write_tree
@@ -259,45 +259,63 @@ class DatasetService:
 
     # moving between homes --------------------------------------------------------------
 
+    def receive_blob(self, path: Path, digest: str) -> None:
+        """Store an uploaded file under ``digest`` once it is shown to hash to it."""
+        actual = hash_file(path)
+        if actual != digest:
+            raise InvalidInput(
+                f"uploaded bytes hash to {actual[:12]}…, not {digest[:12]}…; the upload was "
+                "damaged or the digest is wrong; nothing was stored"
+            )
+        self.blobs.put_hashed(path, digest)
+
     def missing(self, digests: Sequence[str]) -> list[str]:
         """Which of ``digests`` this store lacks (push asks this; nothing is listed)."""
         return [d for d in dict.fromkeys(digests) if not self.blobs.exists(d)]
 
     def register(
-        self, version: DatasetVersion, *, keep_number: bool = True
+        self,
+        name: str,
+        manifest_digest: str,
+        *,
+        version: int | None = None,
+        message: str = "",
+        source: str | None = None,
+        git_commit: str | None = None,
+        run_id: str | None = None,
+        profile: dict[str, Any] | None = None,
     ) -> tuple[DatasetVersion, bool]:
-        """Record a version whose blobs were uploaded first (push, remote add). With
-        ``keep_number`` it keeps ``version.version``; otherwise it becomes the next
-        version, unless its content equals the latest one."""
-        check_name(version.name)
-        _check_profile(version.profile)
-        entries = self.manifest(version)  # the manifest blob must be here, and intact
+        """Record a version whose blobs were uploaded first (push, pull, remote add). With
+        ``version`` it keeps that number; otherwise it becomes the next version, unless its
+        content equals the latest one."""
+        check_name(name)
+        _check_profile(profile)
+        entries = mf.decode(self.blobs.get_bytes(manifest_digest))  # here, intact and safe
         lacking = self.missing([e.digest for e in entries if e.digest])
         if lacking:
             raise InvalidInput(
-                f"{version.name}: {len(lacking)} file blob(s) are missing here, e.g. "
+                f"{name}: {len(lacking)} file blob(s) are missing here, e.g. "
                 f"{lacking[0]}; upload them first (shipway data push does)"
             )
         with self.db.read() as conn:
-            existing = repo.version(conn, version.name, version.version if keep_number else None)
-        if existing is not None and existing.manifest_digest == version.manifest_digest:
+            existing = repo.version(conn, name, version)
+        if existing is not None and existing.manifest_digest == manifest_digest:
             return existing, False
-        if existing is not None and keep_number:
+        if existing is not None and version is not None:
             raise Conflict(
-                f"{version.ref} already exists here with other content; "
+                f"{name}@{version} already exists here with other content; "
                 "versions are immutable, so push it under another dataset name"
             )
         meta = {
-            "manifest_digest": version.manifest_digest,
+            "manifest_digest": manifest_digest,
             "file_count": len(entries),
             "total_size": sum(e.size for e in entries),
-            "message": version.message,
-            "source": version.source,
-            "git_commit": version.git_commit,
-            "profile": version.profile,
+            "message": message,
+            "source": source,
+            "git_commit": git_commit,
+            "profile": profile,
         }
-        number = version.version if keep_number else None
-        return self._insert(version.name, number, meta, version.run_id), True
+        return self._insert(name, version, meta, run_id), True
 
 
 def _check_profile(profile: Any) -> None:

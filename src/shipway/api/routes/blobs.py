@@ -17,9 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from shipway.api.auth import DataScientist, Viewer
-from shipway.blobs import hash_file
 from shipway.blobs.hashing import check_digest
-from shipway.errors import InvalidInput
 from shipway.services import Services
 
 router = APIRouter(prefix="/blobs", tags=["blobs"])
@@ -51,13 +49,7 @@ async def upload(
             async for chunk in request.stream():
                 fh.write(chunk)
                 size += len(chunk)
-        actual = await run_in_threadpool(hash_file, tmp)
-        if actual != digest:
-            raise InvalidInput(
-                f"uploaded bytes hash to {actual[:12]}…, not {digest[:12]}…; the upload was "
-                "damaged or the digest is wrong; nothing was stored"
-            )
-        await run_in_threadpool(services.blobs.put_hashed, tmp, digest)
+        await run_in_threadpool(services.datasets.receive_blob, tmp, digest)
     finally:
         tmp.unlink(missing_ok=True)
     return {"digest": digest, "size": size}

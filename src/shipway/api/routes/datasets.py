@@ -8,7 +8,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from shipway.api.auth import DataScientist, Viewer
-from shipway.records import DatasetVersion
 from shipway.services import Services
 
 router = APIRouter(tags=["datasets"])
@@ -47,21 +46,16 @@ def versions(name: str, services: Services = Viewer) -> dict[str, Any]:
 
 @router.post("/datasets/{name}/versions", status_code=201, summary="Record a version")
 def create(name: str, body: NewVersion, services: Services = DataScientist) -> dict[str, Any]:
-    record = DatasetVersion(
-        name=name,
-        version=body.version or 0,
-        manifest_digest=body.manifest_digest,
-        file_count=0,
-        total_size=0,
+    version, created = services.datasets.register(
+        name,
+        body.manifest_digest,
+        version=body.version,
         message=body.message,
         source=body.source,
-        created_at=0,
-        created_by="",
-        run_id=body.run_id,
         git_commit=body.git_commit,
+        run_id=body.run_id,
         profile=body.profile,
     )
-    version, created = services.datasets.register(record, keep_number=body.version is not None)
     return {**version.to_dict(), "created": created}
 
 
