@@ -16,7 +16,8 @@ The hierarchy::
     ├── PermissionDenied              the user's role does not allow the action
     ├── ConnectionFailed              the tracking server cannot be reached (after retries)
     ├── ServerError                   the server answered with an error shipway did not expect
-    └── MissingDependency             an optional extra is needed (names the extra to install)
+    ├── MissingDependency             an optional extra is needed (names the extra to install)
+    └── NotReady                      a served model is still loading, or failed to load
 
 Domain errors know nothing about HTTP or exit codes: ``shipway.api.errors`` maps them to
 status codes and ``shipway.cli.output`` maps them to exit codes and one-line headlines.
@@ -108,6 +109,12 @@ class ServerError(ShipwayError):
 
 class MissingDependency(ShipwayError):
     code = "missing_dependency"
+
+
+class NotReady(ShipwayError):
+    """A model is still loading (or failed to load); try again shortly."""
+
+    code = "not_ready"
 
 
 def error_from_code(code: str, message: str, details: Any = None) -> ShipwayError:

@@ -284,3 +284,42 @@ class LoggedModel(Record):
     @property
     def uri(self) -> str:
         return f"runs:/{self.run_id}/{self.artifact_path}"
+
+
+TRAFFIC_MODES = ("single", "canary", "shadow")
+
+
+@dataclasses.dataclass(frozen=True)
+class Deployment(Record):
+    """What an inference server serves under one name: a model URI and a traffic policy.
+
+    ``mode`` single: every request to ``model``; canary: ``percent`` of requests to
+    ``candidate`` (sticky by the request's ``X-Traffic-Key`` header when it has one);
+    shadow: ``percent`` of requests mirrored to ``candidate``, answered by ``model``.
+    """
+
+    name: str
+    model: str
+    mode: str
+    candidate: str | None
+    percent: float
+    revision: int
+    has_api_key: bool
+    created_at: int
+    created_by: str
+    updated_at: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PredictionSegment(Record):
+    """One Parquet file of the prediction log: rows of one model version."""
+
+    id: int
+    model: str
+    version: int
+    rows: int
+    first_time: int
+    last_time: int
+    digest: str
+    size: int
+    created_at: int

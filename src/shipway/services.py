@@ -14,6 +14,8 @@ from shipway.blobs import ContentStore, open_blob_store
 from shipway.config import Settings
 from shipway.datasets.service import DatasetService
 from shipway.registry.service import RegistryService
+from shipway.serving.deployments import DeploymentService
+from shipway.serving.predictions import PredictionLogService
 from shipway.store.db import Database
 from shipway.tracking.artifacts import ArtifactService
 from shipway.tracking.service import TrackingService
@@ -68,6 +70,14 @@ class Services:
     @property
     def accounts(self) -> AccountService:
         return AccountService(self.db, self.actor)
+
+    @property
+    def deployments(self) -> DeploymentService:
+        return DeploymentService(self.db, self.actor)
+
+    @property
+    def predictions(self) -> PredictionLogService:
+        return PredictionLogService(self.db, self.blobs, self.settings.home)
 
     def as_actor(self, actor: str) -> Services:
         return dataclasses.replace(self, actor=actor)

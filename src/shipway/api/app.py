@@ -18,6 +18,7 @@ from shipway.api.routes import (
     metrics,
     models,
     runs,
+    serving,
 )
 from shipway.config import Settings
 from shipway.services import Services
@@ -42,7 +43,8 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "auth": services.settings.auth}
 
-    for module in (experiments, runs, metrics, artifacts, datasets, blobs, models, accounts):
+    routers = (experiments, runs, metrics, artifacts, datasets, blobs, models, serving, accounts)
+    for module in routers:
         api.include_router(module.router)
     app.include_router(api)
     mb = 1024 * 1024

@@ -51,4 +51,5 @@ def require(role: str) -> Callable[[Request], Services]:
 
 Viewer = Depends(require("viewer"))
 DataScientist = Depends(require("data-scientist"))
+Developer = Depends(require("developer"))
 Admin = Depends(require("admin"))

@@ -24,6 +24,7 @@ STATUS: dict[type[errors.ShipwayError], int] = {
     errors.Conflict: 409,
     errors.PayloadTooLarge: 413,
     errors.MissingDependency: 501,
+    errors.NotReady: 503,
     errors.ConnectionFailed: 503,
     errors.IntegrityError: 500,
     errors.ServerError: 502,

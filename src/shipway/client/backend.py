@@ -12,6 +12,7 @@ from shipway.records import (
     Artifact,
     Dataset,
     DatasetVersion,
+    Deployment,
     Event,
     Experiment,
     GitInfo,
@@ -19,6 +20,7 @@ from shipway.records import (
     MetricPoint,
     ModelVersion,
     Page,
+    PredictionSegment,
     RegisteredModel,
     Run,
     RunInput,
@@ -129,6 +131,41 @@ class Backend(Protocol):
     def model_card(self, name: str, version: int) -> dict[str, Any]: ...
     def set_card_section(self, name: str, version: int, title: str, text: str | None) -> None: ...
     def model_requirements(self, name: str, version: int) -> str: ...
+
+    def deployment_create(
+        self,
+        name: str,
+        model: str,
+        *,
+        mode: str = "single",
+        candidate: str | None = None,
+        percent: float | None = None,
+        api_key: bool = False,
+    ) -> tuple[Deployment, str | None]: ...
+    def deployment_get(self, name: str) -> Deployment: ...
+    def deployments_list(self) -> list[Deployment]: ...
+    def deployment_set_traffic(
+        self,
+        name: str,
+        *,
+        model: str | None = None,
+        mode: str | None = None,
+        candidate: str | None = None,
+        percent: float | None = None,
+    ) -> Deployment: ...
+    def deployment_delete(self, name: str) -> None: ...
+    def deployment_check_key(self, name: str, key: str) -> bool: ...
+    def prediction_segment_add(
+        self, model: str, version: int, path: Path, rows: int, first: int, last: int
+    ) -> PredictionSegment: ...
+    def prediction_segments(
+        self, model: str | None = None, since: int | None = None, until: int | None = None
+    ) -> list[PredictionSegment]: ...
+    def predictions_query(
+        self, model: str, sql: str, since: int | None = None, until: int | None = None
+    ) -> Any: ...
+    def auth_required(self) -> bool: ...
+    def token_role(self, token: str) -> str | None: ...
 
     def create_user(self, name: str, role: str) -> User: ...
     def set_role(self, name: str, role: str) -> User: ...

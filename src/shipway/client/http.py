@@ -21,6 +21,7 @@ import orjson
 
 from shipway import errors
 from shipway.client.models_backends import ModelsOverHttp
+from shipway.client.serving_backends import ServingOverHttp
 from shipway.config import Settings
 from shipway.records import (
     Artifact,
@@ -48,7 +49,7 @@ RETRY_STATUS = {502, 503, 504}
 CHUNK = 1 << 20
 
 
-class HttpBackend(ModelsOverHttp):
+class HttpBackend(ModelsOverHttp, ServingOverHttp):
     def __init__(self, settings: Settings, uri: str, token: str | None = None) -> None:
         if not uri.startswith(("http://", "https://")):
             raise errors.InvalidInput(f"{uri!r} is not a server URL; use http://HOST:PORT")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from shipway.client.models_backends import ModelsInProcess
+from shipway.client.serving_backends import ServingInProcess
 from shipway.config import Settings
 from shipway.records import (
     Artifact,
@@ -27,7 +28,7 @@ from shipway.services import Services
 from shipway.store.metrics import Series
 
 
-class LocalBackend(ModelsInProcess):
+class LocalBackend(ModelsInProcess, ServingInProcess):
     def __init__(self, settings: Settings) -> None:
         self.services = Services.open(settings)
         self.location = str(settings.home)

@@ -252,3 +252,33 @@ alias_events = sa.Table(
     sa.Column("time", sa.BigInteger, nullable=False),
     sa.Index(None, "model_id", "alias", "id"),
 )
+
+# serving -------------------------------------------------------------------------------
+
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("spec", sa.Text, nullable=False),  # JSON: model URI and traffic policy
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("api_key_hash", sa.String(64), nullable=True),  # SHA-256 of the key, or none
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+prediction_segments = sa.Table(
+    "prediction_segments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(255), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("first_time", sa.BigInteger, nullable=False),  # ms since the epoch
+    sa.Column("last_time", sa.BigInteger, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),  # the Parquet file in the blob store
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index(None, "model", "last_time"),
+)

@@ -1,0 +1,200 @@
+"""The serving half of both client backends: deployments, the prediction log, and what an
+inference server asks of the platform (is auth on, whose token is this)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from shipway.blobs.hashing import hash_file_sized
+from shipway.errors import Unauthenticated
+from shipway.records import Deployment, PredictionSegment
+from shipway.services import Services
+from shipway.serving.deployments import check_deployment_name
+from shipway.serving.predictions import query_files
+
+
+def _d(name: str) -> str:
+    return quote(check_deployment_name(name), safe="")
+
+
+class ServingInProcess:
+    services: Services
+
+    def deployment_create(
+        self,
+        name: str,
+        model: str,
+        *,
+        mode: str = "single",
+        candidate: str | None = None,
+        percent: float | None = None,
+        api_key: bool = False,
+    ) -> tuple[Deployment, str | None]:
+        return self.services.deployments.create(
+            name, model, mode=mode, candidate=candidate, percent=percent, api_key=api_key
+        )
+
+    def deployment_get(self, name: str) -> Deployment:
+        return self.services.deployments.get(name)
+
+    def deployments_list(self) -> list[Deployment]:
+        return self.services.deployments.list()
+
+    def deployment_set_traffic(
+        self,
+        name: str,
+        *,
+        model: str | None = None,
+        mode: str | None = None,
+        candidate: str | None = None,
+        percent: float | None = None,
+    ) -> Deployment:
+        return self.services.deployments.set_traffic(
+            name, model=model, mode=mode, candidate=candidate, percent=percent
+        )
+
+    def deployment_delete(self, name: str) -> None:
+        self.services.deployments.delete(name)
+
+    def deployment_check_key(self, name: str, key: str) -> bool:
+        return self.services.deployments.check_api_key(name, key)
+
+    def prediction_segment_add(
+        self, model: str, version: int, path: Path, rows: int, first: int, last: int
+    ) -> PredictionSegment:
+        return self.services.predictions.add_segment(
+            model, version, path, rows=rows, first=first, last=last
+        )
+
+    def prediction_segments(
+        self, model: str | None = None, since: int | None = None, until: int | None = None
+    ) -> list[PredictionSegment]:
+        return self.services.predictions.segments(model, since=since, until=until)
+
+    def predictions_query(
+        self, model: str, sql: str, since: int | None = None, until: int | None = None
+    ) -> Any:
+        return self.services.predictions.query(model, sql, since=since, until=until)
+
+    def auth_required(self) -> bool:
+        return self.services.settings.auth
+
+    def token_role(self, token: str) -> str | None:
+        user = self.services.accounts.authenticate(token)
+        return None if user is None else user.role
+
+
+class ServingOverHttp:
+    # provided by HttpBackend
+    _json: Any
+    _send: Any
+    home: Path
+    location: str
+    http: httpx.Client
+
+    def deployment_create(
+        self,
+        name: str,
+        model: str,
+        *,
+        mode: str = "single",
+        candidate: str | None = None,
+        percent: float | None = None,
+        api_key: bool = False,
+    ) -> tuple[Deployment, str | None]:
+        check_deployment_name(name)
+        body = {
+            "name": name,
+            "model": model,
+            "mode": mode,
+            "candidate": candidate,
+            "percent": percent,
+            "api_key": api_key,
+        }
+        data = self._json("POST", "/deployments", json=body)
+        key = data.pop("api_key", None)
+        return Deployment.from_dict(data), key
+
+    def deployment_get(self, name: str) -> Deployment:
+        return Deployment.from_dict(self._json("GET", f"/deployments/{_d(name)}"))
+
+    def deployments_list(self) -> list[Deployment]:
+        return [Deployment.from_dict(d) for d in self._json("GET", "/deployments")["deployments"]]
+
+    def deployment_set_traffic(
+        self,
+        name: str,
+        *,
+        model: str | None = None,
+        mode: str | None = None,
+        candidate: str | None = None,
+        percent: float | None = None,
+    ) -> Deployment:
+        body = {"model": model, "mode": mode, "candidate": candidate, "percent": percent}
+        return Deployment.from_dict(self._json("PATCH", f"/deployments/{_d(name)}", json=body))
+
+    def deployment_delete(self, name: str) -> None:
+        self._json("DELETE", f"/deployments/{_d(name)}")
+
+    def deployment_check_key(self, name: str, key: str) -> bool:
+        data = self._json("POST", f"/deployments/{_d(name)}/check-key", json={"key": key})
+        return bool(data["valid"])
+
+    def prediction_segment_add(
+        self, model: str, version: int, path: Path, rows: int, first: int, last: int
+    ) -> PredictionSegment:
+        from shipway.client.transfer import upload_file
+
+        digest, size = hash_file_sized(path)
+        upload_file(self, digest, path)  # type: ignore[arg-type]
+        body = {
+            "model": model,
+            "version": version,
+            "digest": digest,
+            "size": size,
+            "rows": rows,
+            "first_time": first,
+            "last_time": last,
+        }
+        return PredictionSegment.from_dict(self._json("POST", "/predictions/segments", json=body))
+
+    def prediction_segments(
+        self, model: str | None = None, since: int | None = None, until: int | None = None
+    ) -> list[PredictionSegment]:
+        params = {
+            k: v
+            for k, v in {"model": model, "since": since, "until": until}.items()
+            if v is not None
+        }
+        data = self._json("GET", "/predictions/segments", params=params)
+        return [PredictionSegment.from_dict(s) for s in data["segments"]]
+
+    def predictions_query(
+        self, model: str, sql: str, since: int | None = None, until: int | None = None
+    ) -> Any:
+        from shipway.client.transfer import download
+
+        cache = self.home / "cache" / "predictions"
+        cache.mkdir(parents=True, exist_ok=True)
+        files = []
+        for segment in self.prediction_segments(model, since, until):
+            path = cache / f"{segment.digest}.parquet"
+            if not path.exists():
+                download(self, segment.digest, path)  # type: ignore[arg-type]
+            files.append(path)
+        return query_files(files, sql)
+
+    def auth_required(self) -> bool:
+        return bool(self._json("GET", "/health").get("auth"))
+
+    def token_role(self, token: str) -> str | None:
+        response = self.http.get("/me", headers={"Authorization": f"Bearer {token}"})
+        if response.status_code == 401:
+            return None
+        if response.is_error:
+            raise Unauthenticated(f"could not check the token: HTTP {response.status_code}")
+        return str(response.json()["role"])
