@@ -11,7 +11,7 @@ import sys
 import typer
 
 from shipway import errors
-from shipway.cli import accounts, data, demo, experiments, models, runs, server
+from shipway.cli import accounts, data, demo, experiments, models, runs, server, serving
 from shipway.cli.output import fail
 
 app = typer.Typer(
@@ -27,6 +27,9 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(data.app, name="data")
 app.add_typer(models.app, name="models")
+app.command("serve")(serving.serve)
+app.add_typer(serving.deployments, name="deployments")
+app.add_typer(serving.predictions, name="predictions")
 app.add_typer(accounts.users, name="users")
 app.add_typer(accounts.tokens, name="tokens")
 app.add_typer(accounts.events, name="events")

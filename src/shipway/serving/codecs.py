@@ -196,7 +196,7 @@ class Codec:
         if array.ndim != 2 or array.shape[1] != len(self.names):
             raise SchemaError(
                 f"each row of '{field}' must have {len(self.names)} values in the order "
-                f"{', '.join(self.names)}; got shape {list(array.shape)}",
+                f"{names_hint(self.names)}; got shape {list(array.shape)}",
                 details={"field": field, "expected": self.names},
             )
         self._check_rows(array.shape[0])
@@ -231,7 +231,7 @@ class Codec:
         if unknown:
             raise SchemaError(
                 f"{field} has unknown field{'s' if len(unknown) > 1 else ''} "
-                f"{', '.join(repr(u) for u in unknown)}; the model takes {', '.join(self.names)}",
+                f"{', '.join(repr(u) for u in unknown)}; the model takes {names_hint(self.names)}",
                 details={"field": field, "unknown": unknown, "expected": self.names},
             )
         missing = [n for n in self.required if n not in record]
@@ -338,6 +338,13 @@ class Codec:
         """Plain Python lists of the predictions (and probabilities) for JSON."""
         values = np.asarray(predictions).tolist()
         return values, None if proba is None else np.asarray(proba).tolist()
+
+
+def names_hint(names: Sequence[str], limit: int = 8) -> str:
+    """Column names for a message: all of them, or the first few and how many more."""
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])} … ({len(names)} columns; see /v1/models)"
 
 
 def parse_json(body: bytes) -> Any:

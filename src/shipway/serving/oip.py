@@ -19,7 +19,7 @@ import numpy as np
 import orjson
 
 from shipway.errors import InvalidInput, SchemaError
-from shipway.serving.codecs import Codec, Rows, parse_json
+from shipway.serving.codecs import Codec, Rows, names_hint, parse_json
 
 DATATYPES: dict[str, Any] = {
     "BOOL": np.bool_,
@@ -177,7 +177,7 @@ def _rows(codec: Codec, tensors: dict[str, Any]) -> Rows:
         if missing:
             raise SchemaError(
                 f"missing input tensor{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
-                f"the model takes {', '.join(codec.names)} (or one [rows, "
+                f"the model takes {names_hint(codec.names)} (or one [rows, "
                 f"{len(codec.names)}] tensor)"
             )
         n = lengths.pop()
@@ -189,10 +189,15 @@ def _rows(codec: Codec, tensors: dict[str, Any]) -> Rows:
         ((name, array),) = tensors.items()
         if array.ndim == 2 and array.shape[1] == len(codec.names):
             return codec.from_array(array.tolist(), f"input {name!r}")
+        raise SchemaError(
+            f"input {name!r} has shape {list(array.shape)}; one tensor must be [rows, "
+            f"{len(codec.names)}] with the columns in the order {names_hint(codec.names)}, or "
+            "send one 1-D tensor per column, named after it"
+        )
     unknown = sorted(names - codec.name_set)
     raise SchemaError(
         f"unknown input tensor{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; the model "
-        f"takes {', '.join(codec.names)} (one 1-D tensor each) or one "
+        f"takes {names_hint(codec.names)} (one 1-D tensor each) or one "
         f"[rows, {len(codec.names)}] tensor"
     )
 

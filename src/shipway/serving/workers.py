@@ -158,7 +158,9 @@ def run(
                         raise ConnectionFailed(
                             "a worker could not start (see the log above); stopping"
                         )
-                    log.warning("worker %d exited (%s); starting another", process.pid, process.exitcode)
+                    log.warning(
+                        "worker %d exited (%s); starting another", process.pid, process.exitcode
+                    )
                     processes[i] = spawn()
     finally:
         for process in processes:
