@@ -193,6 +193,9 @@ class Codec:
             return Rows(array.shape[0], array=array)
         if array.ndim == 1:
             array = array[np.newaxis]
+        if not self.names:  # a package without a signature: the array as it came
+            self._check_rows(array.shape[0])
+            return Rows(array.shape[0], array=array)
         if array.ndim != 2 or array.shape[1] != len(self.names):
             raise SchemaError(
                 f"each row of '{field}' must have {len(self.names)} values in the order "
