@@ -30,7 +30,6 @@ from shipway.registry.service import parse_model_uri
 from shipway.store import events
 from shipway.store.db import Database
 from shipway.store.tables import deployments
-from shipway.store.upsert import insert_missing
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 API_KEY_PREFIX = "swk_"
@@ -121,30 +120,30 @@ class DeploymentService:
         key = API_KEY_PREFIX + secrets.token_urlsafe(24) if api_key else None
         now = int(time.time() * 1000)
         spec = {"model": model, "mode": mode, "candidate": candidate, "percent": percent}
-        with self.db.write() as conn:
-            inserted = insert_missing(
-                conn,
-                deployments,
-                [
-                    {
-                        "name": name,
-                        "spec": orjson.dumps(spec).decode(),
-                        "revision": 1,
-                        "api_key_hash": None if key is None else hash_token(key),
-                        "created_at": now,
-                        "created_by": self.actor,
-                        "updated_at": now,
-                    }
-                ],
-                ["name"],
-            )
-            if not inserted:
-                raise Conflict(
-                    f"deployment {name!r} exists; change it with "
-                    f"'shipway deployments set-traffic {name} ...'"
+        try:
+            with self.db.write() as conn:
+                if conn.execute(
+                    sa.select(deployments.c.id).where(deployments.c.name == name)
+                ).first():
+                    raise Conflict(
+                        f"deployment {name!r} exists; change it with "
+                        f"'shipway deployments set-traffic {name} ...'"
+                    )
+                conn.execute(
+                    deployments.insert().values(
+                        name=name,
+                        spec=orjson.dumps(spec).decode(),
+                        revision=1,
+                        api_key_hash=None if key is None else hash_token(key),
+                        created_at=now,
+                        created_by=self.actor,
+                        updated_at=now,
+                    )
                 )
-            events.record(conn, self.actor, "create", "deployment", name, spec)
-            row = self._row(conn, name)
+                events.record(conn, self.actor, "create", "deployment", name, spec)
+                row = self._row(conn, name)
+        except sa.exc.IntegrityError:  # a concurrent create won the race
+            raise Conflict(f"deployment {name!r} exists") from None
         return _record(row), key
 
     def get(self, name: str) -> Deployment:

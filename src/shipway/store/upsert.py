@@ -34,11 +34,8 @@ def upsert(
 
 def insert_missing(
     conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
-) -> int:
-    """Insert ``rows``, skipping those whose ``keys`` already exist; returns how many
-    were inserted."""
-    if not rows:
-        return 0
-    stmt = dialect_insert(conn, table).values(list(rows))
-    result = conn.execute(stmt.on_conflict_do_nothing(index_elements=[table.c[k] for k in keys]))
-    return int(result.rowcount)
+) -> None:
+    """Insert ``rows``, skipping those whose ``keys`` already exist."""
+    if rows:
+        stmt = dialect_insert(conn, table).values(list(rows))
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=[table.c[k] for k in keys]))
