@@ -78,22 +78,16 @@ def _http() -> str:
     return "httptools"
 
 
-def _worker(factory: AppFactory, args: tuple[Any, ...], fd: int, log_level: str) -> None:
-    family = socket.AF_INET6 if _is_v6(fd) else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, fileno=fd)
+def _worker(
+    factory: AppFactory, args: tuple[Any, ...], sock: socket.socket, log_level: str
+) -> None:
+    # the socket arrives through multiprocessing's pickling (a duplicated descriptor), with
+    # the protocol it was created with, so asyncio sets TCP_NODELAY on accepted connections
     setup_logging(log_level)
     server = uvicorn.Server(_config(factory(*args), log_level))
     server.run(sockets=[sock])
     if not server.started:
         sys.exit(3)
-
-
-def _is_v6(fd: int) -> bool:
-    probe = socket.socket(fileno=os.dup(fd))
-    try:
-        return probe.family == socket.AF_INET6
-    finally:
-        probe.close()
 
 
 def setup_logging(level: str) -> None:
@@ -138,7 +132,7 @@ def run(
 
     def spawn() -> Any:
         process = context.Process(
-            target=_worker, args=(factory, args, sock.fileno(), log_level), daemon=False
+            target=_worker, args=(factory, args, sock, log_level), daemon=False
         )
         process.start()
         return process
