@@ -10,7 +10,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from bench import datasets, datasets_profile, ingest, models, search
+from bench import datasets, datasets_profile, ingest, models, search, serving
 from bench.common import Result, machine
 
 SUITES = {
@@ -19,6 +19,7 @@ SUITES = {
     "datasets": datasets,
     "datasets_profile": datasets_profile,
     "models": models,
+    "serving": serving,
 }
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
@@ -61,8 +62,49 @@ def main(argv: list[str]) -> int:
             results.append(result)
     if not argv:
         write_doc(results)
-        print(f"wrote {DOC}")
+    else:
+        update_doc(results, names)
+    print(f"wrote {DOC}")
     return 0
+
+
+def update_doc(results: list[Result], names: list[str]) -> None:
+    """After a partial run: replace (or add) the rows of the suites that ran, and say when
+    and where they ran; the other rows keep their own run's figures."""
+    lines = DOC.read_text().splitlines() if DOC.exists() else []
+    if not lines:
+        write_doc(results)
+        return
+    fresh = {
+        r.name: (
+            f"| {r.name} | {r.figure:,.1f} {r.unit} | {r.baseline:,.1f} {r.unit} "
+            f"({r.baseline_name}) | {r.ratio:.2f}x | {r.target} |"
+        )
+        for r in results
+    }
+    out: list[str] = []
+    last_row = 0
+    for line in lines:
+        name = line.split("|")[1].strip() if line.startswith("| ") else None
+        if name in fresh:
+            line = fresh.pop(name)
+        out.append(line)
+        if line.startswith("|"):
+            last_row = len(out)
+    out[last_row:last_row] = list(fresh.values())
+    note = (
+        f"Rows of {', '.join(names)} re-run: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC "
+        f"on {machine()}."
+    )
+    out = [line for line in out if not line.startswith(f"Rows of {', '.join(names)} re-run")]
+    index = next(i for i, line in enumerate(out) if line.startswith("Last run:"))
+    out.insert(index + 1, "")
+    out.insert(index + 2, note)
+    for module_name in names:
+        heading = f"### `bench/{module_name}.py`"
+        if heading not in out:
+            out += [heading, "", (SUITES[module_name].__doc__ or "").strip(), ""]
+    DOC.write_text("\n".join(out).replace("\n\n\n", "\n\n"))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,13 @@ EXPERIMENT = "demo-breast-cancer"
 MODEL = "demo-cancer"
 
 
+def _holdout_features() -> Any:
+    from sklearn.datasets import load_breast_cancer
+
+    X, _ = load_breast_cancer(return_X_y=True, as_frame=True)
+    return X.tail(100)
+
+
 def _free(port: int) -> bool:
     with socket.socket() as s:
         try:
@@ -186,6 +193,64 @@ def _show_diff(client: sw.Client) -> None:
         console.print(table(title, ["most shifted column", "PSI", "level"], cells))
 
 
+def _serve(client: sw.Client, best: sw.Run, X: Any) -> None:
+    """Promote the best version to production, serve it, and send requests through all
+    three protocols; then show the metrics and where the prediction log went."""
+    import httpx
+
+    from shipway.cli.output import table
+    from shipway.client.serving import ClientModelSource
+    from shipway.serving.app import create_app
+    from shipway.serving.runtime import Runtime, ServeConfig
+    from shipway.serving.workers import background_serve
+
+    version = next(v for v in client.list_model_versions(MODEL) if v.run_id == best.id)
+    client.set_alias(MODEL, version.version, "production", reason="demo: best roc_auc")
+    uri = f"models:/{MODEL}@production"
+    runtime = Runtime(
+        ClientModelSource(client), models=[uri], config=ServeConfig(access_log=False)
+    )
+    rows = X.to_dict(orient="records")
+    with background_serve(create_app(runtime)) as url, httpx.Client(base_url=url) as http:
+        console.print(f"\ninference server on {url} serving {uri} (v{version.version})")
+        times: dict[str, list[float]] = {"native": [], "v2": [], "mlflow": []}
+        for i in range(300):
+            row = rows[i % len(rows)]
+            protocol = ("native", "v2", "mlflow")[i % 3]
+            started = time.perf_counter()
+            if protocol == "native":
+                r = http.post(f"/v1/models/{MODEL}/predict", json={"records": [row]})
+            elif protocol == "v2":
+                inputs = [
+                    {"name": k, "shape": [1], "datatype": "FP64", "data": [v]}
+                    for k, v in row.items()
+                ]
+                r = http.post(f"/v2/models/{MODEL}/infer", json={"inputs": inputs})
+            else:
+                r = http.post("/invocations", json={"dataframe_records": [row]})
+            r.raise_for_status()
+            times[protocol].append((time.perf_counter() - started) * 1000)
+        cells = [
+            (p, len(t), f"{sorted(t)[len(t) // 2]:.2f}", f"{sorted(t)[int(len(t) * 0.99)]:.2f}")
+            for p, t in times.items()
+        ]
+        console.print(table("300 requests", ["protocol", "requests", "p50 ms", "p99 ms"], cells))
+        metrics = http.get("/metrics").text
+        for line in metrics.splitlines():
+            if line.startswith(("shipway_requests_total", "shipway_prediction_log")):
+                console.print(f"  {line}", highlight=False, markup=False)
+        assert runtime.writer is not None
+        runtime.writer.flush()
+    segments = client.backend.prediction_segments(MODEL)
+    logged = sum(s.rows for s in segments)
+    console.print(
+        f"prediction log: {logged} rows in {len(segments)} Parquet segment(s) in the blob store "
+        f"({', '.join(s.digest[:12] + '…' for s in segments)}); read it with: shipway "
+        f"predictions tail {MODEL} --home {client.settings.home}",
+        highlight=False,
+    )
+
+
 def demo(
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Exit when the scenario is done.")
@@ -221,6 +286,7 @@ def demo(
         _show_diff(client)
         best = _promote(client, runs)
         console.print(f"best by roc_auc: [bold]{best.name}[/] ({best.id})")
+        _serve(client, best, _holdout_features())
         console.print(f"\nserver: {url}   API docs: {url}/docs")
         console.print(f"log from Python: sw.set_tracking_uri({url!r})", highlight=False)
         console.print(f"list runs:       shipway runs list --home {settings.home}", highlight=False)

@@ -169,6 +169,10 @@ class Codec:
         if not self.names:
             return Rows(n, columns=dict(data))
         self._check_keys(data, field)
+        if self.all_float and len(data) == len(self.names):
+            lists = [data[name] for name in self.names]
+            if all(type(v) is float or type(v) is int for values in lists for v in values):
+                return Rows(n, matrix=np.array(lists, dtype=np.float64).T)
         return Rows(n, columns={name: data.get(name) or [None] * n for name in self.names})
 
     def from_array(self, data: Any, field: str) -> Rows:

@@ -158,6 +158,19 @@ def _rows(codec: Codec, tensors: dict[str, Any]) -> Rows:
         codec._check_rows(array.shape[0])
         return Rows(array.shape[0], array=array)
     names = set(tensors)
+    if codec.all_float and names == codec.name_set:
+        flat = [
+            tensors[n].reshape(-1)
+            if tensors[n].ndim == 2 and tensors[n].shape[1] == 1
+            else tensors[n]
+            for n in codec.names
+        ]
+        if (
+            all(a.ndim == 1 and a.dtype.kind in "fiu" for a in flat)
+            and len({a.shape[0] for a in flat}) == 1
+        ):
+            codec._check_rows(flat[0].shape[0])
+            return Rows(flat[0].shape[0], matrix=np.column_stack(flat).astype(np.float64))
     if names and names <= codec.name_set or not codec.names:
         columns: dict[str, list[Any]] = {}
         lengths = set()

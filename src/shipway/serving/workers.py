@@ -176,7 +176,9 @@ class BackgroundServe:
         self.sock = listen(host, port)
         self.server = uvicorn.Server(_config(app, "warning"))
         self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, name="shipway-serve",
+            target=self.server.run,
+            kwargs={"sockets": [self.sock]},
+            name="shipway-serve",
             daemon=True,
         )
         self.url = f"http://{host}:{self.sock.getsockname()[1]}"
