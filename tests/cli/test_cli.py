@@ -129,6 +129,20 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert sorted(r["name"] for r in listed) == ["logreg", "rf"]
     assert all(r["status"] == "finished" and "roc_auc" in r["metrics"] for r in listed)
     assert "data diff demo-train@1 -> demo-train@2" in out.stdout
+    assert "prediction log: 300 rows" in " ".join(out.stdout.split())
+    logged = run_cli(
+        "predictions",
+        "query",
+        "demo-cancer",
+        "SELECT protocol, count(*) AS n FROM predictions GROUP BY 1 ORDER BY 1",
+        "--json",
+        home=tmp_path / "demo",
+    )
+    assert json.loads(logged.stdout) == [
+        {"protocol": "mlflow", "n": 100},
+        {"protocol": "native", "n": 100},
+        {"protocol": "v2", "n": 100},
+    ]
     versions = json.loads(
         run_cli("data", "versions", "demo-train", "--json", home=tmp_path / "demo").stdout
     )
