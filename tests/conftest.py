@@ -2,9 +2,8 @@
 homes, and clients in both modes (in-process and over HTTP to a real server).
 
 PostgreSQL: ``SHIPWAY_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432``).
-Where no server is reachable the PostgreSQL cases fail, saying how to start one; a
-developer without PostgreSQL can set ``SHIPWAY_TEST_SKIP_POSTGRES=1`` to skip them on
-purpose. With ``CI`` set they fail regardless, so CI never skips them.
+Where no server is reachable the PostgreSQL cases fail, saying how to start one: the
+PostgreSQL half is required, never skipped.
 """
 
 from __future__ import annotations
@@ -29,8 +28,7 @@ PG_BASE = os.environ.get("SHIPWAY_TEST_PG_URL", "postgresql+psycopg://postgres@1
 HOW_TO_ENABLE_PG = (
     "PostgreSQL is not reachable at {url} ({error}); start it with "
     "`pg_ctlcluster --skip-systemctl-redirect 15 main start` or point SHIPWAY_TEST_PG_URL "
-    "at a server where the user may create databases (or set SHIPWAY_TEST_SKIP_POSTGRES=1 "
-    "to skip the PostgreSQL half on purpose)"
+    "at a server where the user may create databases"
 )
 
 
@@ -48,8 +46,6 @@ def pg_database() -> Iterator[str]:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     except sa.exc.OperationalError as exc:
         message = HOW_TO_ENABLE_PG.format(url=PG_BASE, error=str(exc.orig).strip().splitlines()[0])
-        if os.environ.get("SHIPWAY_TEST_SKIP_POSTGRES") == "1" and not os.environ.get("CI"):
-            pytest.skip(message)  # only when the developer asked for it
         pytest.fail(message)
     yield f"{PG_BASE}/{name}"
     with admin.connect() as conn:
