@@ -414,33 +414,25 @@ def export(
 
 
 def _write_table(result: Any, out: Path, suffix: str) -> None:
-    import os
-    import tempfile
+    from shipway.blobs.atomic import atomic_writer
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=".export-", dir=out.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with atomic_writer(out) as fh:
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            pq.write_table(result, tmp)
+            pq.write_table(result, fh)
         elif suffix == ".csv":
             import pyarrow.csv as pacsv
 
             pacsv.write_csv(
-                result.drop_columns([c for c in result.column_names if c == "probabilities"]), tmp
+                result.drop_columns([c for c in result.column_names if c == "probabilities"]), fh
             )
         else:
             import orjson
 
-            with open(tmp, "wb") as fh:
-                for row in result.to_pylist():
-                    fh.write(orjson.dumps(row, option=orjson.OPT_NAIVE_UTC) + b"\n")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+            for row in result.to_pylist():
+                fh.write(orjson.dumps(row, option=orjson.OPT_NAIVE_UTC) + b"\n")
 
 
 @predictions.command("query")

@@ -331,7 +331,7 @@ class Server:
 
     async def v2_infer(self, request: Request) -> Response:
         name = request.path_params["name"]
-        version = _version(request.path_params.get("version"), v2=True)
+        version = _version(request.path_params.get("version"))
         header = request.headers.get("inference-header-content-length")
 
         def decode(slot: Slot, body: bytes) -> tuple[Rows, Any]:
@@ -364,7 +364,7 @@ class Server:
     async def v2_model(self, request: Request) -> Response:
         name = request.path_params["name"]
         try:
-            version = _version(request.path_params.get("version"), v2=True)
+            version = _version(request.path_params.get("version"))
             self.check_access(request, name)
             endpoint = self.runtime.endpoint(name)
             slot = endpoint.slot(version)
@@ -400,7 +400,7 @@ class Server:
     async def v2_model_ready(self, request: Request) -> Response:
         name = request.path_params["name"]
         try:
-            version = _version(request.path_params.get("version"), v2=True)
+            version = _version(request.path_params.get("version"))
             endpoint = self.runtime.endpoint(name)
             endpoint.slot(version)
         except errors.ShipwayError as exc:
@@ -457,7 +457,6 @@ class Server:
         )
 
     async def metrics_route(self, request: Request) -> Response:
-        self.metrics.queue_depth  # noqa: B018 - touch: values are pushed, nothing to collect
         body, content_type = self.metrics.exposition()
         return Response(body, 200, media_type=content_type)
 
@@ -512,7 +511,7 @@ def _predict_datatype(slot: Slot) -> str:
     return "FP64"
 
 
-def _version(text: str | None, *, v2: bool = False) -> int | None:
+def _version(text: str | None) -> int | None:
     if text is None:
         return None
     if text.isascii() and text.isdigit() and 0 < int(text) < 2**63:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -116,7 +115,7 @@ class Codec:
                 f"(example: [{self._example_record()}])",
                 details={"field": field},
             )
-        self._check_rows(len(records))
+        self.check_rows(len(records))
         if self.tensor is not None:
             return self.from_array(records, field)
         if self.all_float:
@@ -165,7 +164,7 @@ class Codec:
                 details={"field": field},
             )
         n = lengths.pop()
-        self._check_rows(n)
+        self.check_rows(n)
         if not self.names:
             return Rows(n, columns=dict(data))
         self._check_keys(data, field)
@@ -193,12 +192,12 @@ class Codec:
         if self.tensor is not None:
             if array.ndim == len(self.tensor.shape) - 1:
                 array = array[np.newaxis]
-            self._check_rows(array.shape[0])
+            self.check_rows(array.shape[0])
             return Rows(array.shape[0], array=array)
         if array.ndim == 1:
             array = array[np.newaxis]
         if not self.names:  # a package without a signature: the array as it came
-            self._check_rows(array.shape[0])
+            self.check_rows(array.shape[0])
             return Rows(array.shape[0], array=array)
         if array.ndim != 2 or array.shape[1] != len(self.names):
             raise SchemaError(
@@ -206,7 +205,7 @@ class Codec:
                 f"{names_hint(self.names)}; got shape {list(array.shape)}",
                 details={"field": field, "expected": self.names},
             )
-        self._check_rows(array.shape[0])
+        self.check_rows(array.shape[0])
         if self.all_float and array.dtype.kind in "fiu":
             return Rows(array.shape[0], matrix=array.astype(np.float64, copy=False))
         return Rows(
@@ -250,7 +249,7 @@ class Codec:
                 details={"field": field, "missing": missing},
             )
 
-    def _check_rows(self, n: int) -> None:
+    def check_rows(self, n: int) -> None:
         if n > self.max_rows:
             raise PayloadTooLarge(
                 f"the request has {n} rows; this server takes at most {self.max_rows} per "
@@ -339,13 +338,6 @@ class Codec:
         frame = frame.astype(object).where(frame.notna(), None)
         return self.from_columns({str(c): frame[c].tolist() for c in frame.columns}, "csv")
 
-    # outputs ----------------------------------------------------------------------------
-
-    def outputs(self, predictions: Any, proba: Any) -> tuple[list[Any], list[Any] | None]:
-        """Plain Python lists of the predictions (and probabilities) for JSON."""
-        values = np.asarray(predictions).tolist()
-        return values, None if proba is None else np.asarray(proba).tolist()
-
 
 def names_hint(names: Sequence[str], limit: int = 8) -> str:
     """Column names for a message: all of them, or the first few and how many more."""
@@ -372,8 +364,3 @@ def _columns_of_records(records: list[Any]) -> dict[str, list[Any]]:
             raise InvalidInput("each record must be an object", details={"field": "records"})
         names.update(dict.fromkeys(r))
     return {n: [r.get(n) for r in records] for n in names}
-
-
-def json_safe(values: list[Any]) -> list[Any]:
-    """NaN and infinities (not JSON) as None."""
-    return [None if isinstance(v, float) and not math.isfinite(v) else v for v in values]

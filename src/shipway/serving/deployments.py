@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import hmac
 import math
-import re
 import secrets
 import time
 from typing import Any
@@ -26,12 +25,11 @@ import sqlalchemy as sa
 from shipway.accounts.service import hash_token
 from shipway.errors import Conflict, InvalidInput, NotFound
 from shipway.records import TRAFFIC_MODES, Deployment
-from shipway.registry.service import parse_model_uri
+from shipway.registry.service import NAME, parse_model_uri
 from shipway.store import events
 from shipway.store.db import Database
 from shipway.store.tables import deployments
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 API_KEY_PREFIX = "swk_"
 
 

@@ -155,7 +155,7 @@ def _rows(codec: Codec, tensors: dict[str, Any]) -> Rows:
             raise SchemaError("this model takes a numeric tensor, not BYTES")
         if array.ndim == len(codec.tensor.shape) - 1:
             array = array[np.newaxis]
-        codec._check_rows(array.shape[0])
+        codec.check_rows(array.shape[0])
         return Rows(array.shape[0], array=array)
     names = set(tensors)
     if codec.all_float and names == codec.name_set:
@@ -169,7 +169,7 @@ def _rows(codec: Codec, tensors: dict[str, Any]) -> Rows:
             all(a.ndim == 1 and a.dtype.kind in "fiu" for a in flat)
             and len({a.shape[0] for a in flat}) == 1
         ):
-            codec._check_rows(flat[0].shape[0])
+            codec.check_rows(flat[0].shape[0])
             return Rows(flat[0].shape[0], matrix=np.column_stack(flat).astype(np.float64))
     if names and names <= codec.name_set or not codec.names:
         columns: dict[str, list[Any]] = {}
@@ -194,7 +194,7 @@ def _rows(codec: Codec, tensors: dict[str, Any]) -> Rows:
                 f"{len(codec.names)}] tensor)"
             )
         n = lengths.pop()
-        codec._check_rows(n)
+        codec.check_rows(n)
         if not codec.names:
             return Rows(n, columns=columns)
         return Rows(n, columns={c: columns.get(c) or [None] * n for c in codec.names})

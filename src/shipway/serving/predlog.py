@@ -15,7 +15,6 @@ import collections
 import logging
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,7 +240,3 @@ def _column_array(values: list[Any], column_type: str, pa: Any) -> Any:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # values the model converted: keep as text
         return pa.array([None if v is None else str(v) for v in values], pa.string())
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
