@@ -41,6 +41,9 @@ SETTINGS: tuple[Setting, ...] = (
         "tracking_uri", "", "Server the client talks to (http://host:port); empty: the local home."
     ),
     Setting("token", "", "Bearer token the client sends to a server that has auth on."),
+    Setting(
+        "user", "", "Who you are when auth is off (recorded as the actor); empty: the OS user."
+    ),
     Setting("auth", False, "Require a bearer token on every API request.", bool),
     Setting("host", "127.0.0.1", "Interface `shipway server` listens on."),
     Setting("port", 5050, "Port `shipway server` listens on.", int),
@@ -86,6 +89,7 @@ class Settings:
     blobs_url: str
     tracking_uri: str
     token: str
+    user: str
     auth: bool
     host: str
     port: int

@@ -6,10 +6,12 @@ The hierarchy::
     ├── InvalidInput                  a value the caller gave is wrong (field, value, fix)
     │   ├── FilterSyntaxError         a search filter does not parse (carries the position)
     │   ├── SchemaError               prediction input that does not match a model's signature
-    │   └── InvalidPath               an artifact path is absolute, has ``..`` or control chars
+    │   ├── InvalidPath               an artifact path is absolute, has ``..`` or control chars
+    │   └── ContractError             a contract file that does not validate (problems by line)
     ├── NotFound                      an id or name that does not exist
     ├── Conflict                      the request contradicts stored state
-    │   └── ParamConflict             a param re-logged with another value
+    │   ├── ParamConflict             a param re-logged with another value
+    │   └── PromotionRefused          a promotion the contract refuses (lists what is missing)
     ├── PayloadTooLarge               a request body over the configured limit
     ├── IntegrityError                stored bytes do not match their digest
     ├── Unauthenticated               no token, or a token that is unknown or revoked
@@ -71,6 +73,13 @@ class InvalidPath(InvalidInput):
     code = "invalid_path"
 
 
+class ContractError(InvalidInput):
+    """A contract that does not validate; ``details["problems"]`` lists each one with its
+    line and field."""
+
+    code = "invalid_contract"
+
+
 class NotFound(ShipwayError):
     code = "not_found"
 
@@ -81,6 +90,13 @@ class Conflict(ShipwayError):
 
 class ParamConflict(Conflict):
     code = "param_conflict"
+
+
+class PromotionRefused(Conflict):
+    """The contract does not allow the promotion yet; ``details["missing"]`` names every
+    missing item (a passing gate report, sign-offs, …)."""
+
+    code = "promotion_refused"
 
 
 class PayloadTooLarge(ShipwayError):

@@ -323,3 +323,111 @@ class PredictionSegment(Record):
     digest: str
     size: int
     created_at: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ContractVersion(Record):
+    """One version of a registered model's contract: the YAML as written and its
+    validated form."""
+
+    model: str
+    version: int
+    text: str
+    spec: dict[str, Any]
+    digest: str
+    message: str
+    created_at: int
+    created_by: str
+
+
+CHECK_STATUSES = ("passed", "failed", "error", "skipped")
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult(Record):
+    """One check of a gate report. ``status`` error: it could not be evaluated (missing
+    data, a model that fails to load), with the reason; skipped: nothing to check."""
+
+    kind: str
+    name: str
+    status: str
+    value: Any = None
+    threshold: Any = None
+    reason: str = ""
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class GateReport(Record):
+    """One model version checked against one contract version."""
+
+    id: int
+    model: str
+    version: int
+    contract_version: int
+    status: str  # passed | failed | error
+    checks: list[CheckResult]
+    baseline: dict[str, int]  # alias -> the version relative gates compared with
+    seconds: float
+    created_at: int
+    created_by: str
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def datasets(self) -> list[str]:
+        found = {c.details.get("dataset") for c in self.checks if c.details.get("dataset")}
+        return sorted(str(d) for d in found)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GateReport:
+        fields = {k: v for k, v in d.items() if k in {f.name for f in dataclasses.fields(cls)}}
+        fields["checks"] = [CheckResult.from_dict(c) for c in d.get("checks") or []]
+        return cls(**fields)
+
+
+@dataclasses.dataclass(frozen=True)
+class Approval(Record):
+    """A sign-off (``approve``) or a rejection under a contract role."""
+
+    id: int
+    model: str
+    version: int
+    role: str
+    decision: str
+    actor: str
+    comment: str
+    created_at: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Review(Record):
+    """Review feedback on a version: a rating (1-5) and a comment; never a sign-off."""
+
+    id: int
+    model: str
+    version: int
+    actor: str
+    rating: int | None
+    comment: str
+    created_at: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Promotion(Record):
+    """One promotion attempt: ``promoted``, ``forced`` (by an admin, with a reason) or
+    ``refused`` (with every missing item in ``reasons``)."""
+
+    id: int
+    model: str
+    version: int
+    alias: str
+    outcome: str
+    reasons: list[str]
+    comment: str
+    report_id: int | None
+    actor: str
+    created_at: int

@@ -12,6 +12,7 @@ import getpass
 from shipway.accounts import AccountService
 from shipway.blobs import ContentStore, open_blob_store
 from shipway.config import Settings
+from shipway.contracts.service import ContractService
 from shipway.datasets.service import DatasetService
 from shipway.registry.service import RegistryService
 from shipway.serving.deployments import DeploymentService
@@ -33,6 +34,7 @@ class Services:
     settings: Settings
     db: Database
     actor: str
+    role: str = "admin"  # the caller's account role (every caller is admin with auth off)
     # shared by every as_actor() copy, so the blob store (an S3 client) is opened once
     _shared: dict[str, ContentStore] = dataclasses.field(default_factory=dict, repr=False)
 
@@ -79,8 +81,20 @@ class Services:
     def predictions(self) -> PredictionLogService:
         return PredictionLogService(self.db, self.blobs, self.settings.home)
 
-    def as_actor(self, actor: str) -> Services:
-        return dataclasses.replace(self, actor=actor)
+    @property
+    def contracts(self) -> ContractService:
+        return ContractService(
+            self.db,
+            self.registry,
+            self.datasets,
+            self.tracking,
+            self.settings.home,
+            self.actor,
+            self.role,
+        )
+
+    def as_actor(self, actor: str, role: str | None = None) -> Services:
+        return dataclasses.replace(self, actor=actor, role=role or self.role)
 
     def close(self) -> None:
         self.db.dispose()

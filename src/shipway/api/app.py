@@ -13,6 +13,7 @@ from shipway.api.routes import (
     accounts,
     artifacts,
     blobs,
+    contracts,
     datasets,
     experiments,
     metrics,
@@ -43,7 +44,18 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "auth": services.settings.auth}
 
-    routers = (experiments, runs, metrics, artifacts, datasets, blobs, models, serving, accounts)
+    routers = (
+        experiments,
+        runs,
+        metrics,
+        artifacts,
+        datasets,
+        blobs,
+        models,
+        contracts,
+        serving,
+        accounts,
+    )
     for module in routers:
         api.include_router(module.router)
     app.include_router(api)

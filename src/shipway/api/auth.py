@@ -44,7 +44,7 @@ def require(role: str) -> Callable[[Request], Services]:
         request.state.user = name
         request.state.role = caller_role
         services: Services = request.app.state.services
-        return services.as_actor(name)
+        return services.as_actor(name, caller_role)
 
     return dependency
 

@@ -207,9 +207,7 @@ def _serve(client: sw.Client, best: sw.Run, X: Any) -> None:
     version = next(v for v in client.list_model_versions(MODEL) if v.run_id == best.id)
     client.set_alias(MODEL, version.version, "production", reason="demo: best roc_auc")
     uri = f"models:/{MODEL}@production"
-    runtime = Runtime(
-        ClientModelSource(client), models=[uri], config=ServeConfig(access_log=False)
-    )
+    runtime = Runtime(ClientModelSource(client), models=[uri], config=ServeConfig(access_log=False))
     rows = X.to_dict(orient="records")
     with background_serve(create_app(runtime)) as url, httpx.Client(base_url=url) as http:
         console.print(f"\ninference server on {url} serving {uri} (v{version.version})")

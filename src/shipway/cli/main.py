@@ -11,7 +11,17 @@ import sys
 import typer
 
 from shipway import errors
-from shipway.cli import accounts, data, demo, experiments, models, runs, server, serving
+from shipway.cli import (
+    accounts,
+    contracts,
+    data,
+    demo,
+    experiments,
+    models,
+    runs,
+    server,
+    serving,
+)
 from shipway.cli.output import fail
 
 app = typer.Typer(
@@ -30,6 +40,13 @@ app.add_typer(models.app, name="models")
 app.command("serve")(serving.serve)
 app.add_typer(serving.deployments, name="deployments")
 app.add_typer(serving.predictions, name="predictions")
+app.add_typer(contracts.contract, name="contract")
+app.add_typer(contracts.gate, name="gate")
+app.command("approve")(contracts.approve)
+app.command("reject")(contracts.reject)
+app.command("review")(contracts.review)
+app.command("promote")(contracts.promote)
+app.add_typer(contracts.ci, name="ci")
 app.add_typer(accounts.users, name="users")
 app.add_typer(accounts.tokens, name="tokens")
 app.add_typer(accounts.events, name="events")

@@ -25,6 +25,8 @@ USAGE_ERRORS = (errors.InvalidInput, errors.NotFound, errors.Conflict)
 
 
 def exit_code_for(exc: errors.ShipwayError) -> int:
+    if isinstance(exc, errors.PromotionRefused):
+        return 1  # a failed check, not a usage error
     return 2 if isinstance(exc, USAGE_ERRORS) else 1
 
 

@@ -9,19 +9,24 @@ from typing import Any, Protocol
 
 from shipway.records import (
     AliasEvent,
+    Approval,
     Artifact,
+    ContractVersion,
     Dataset,
     DatasetVersion,
     Deployment,
     Event,
     Experiment,
+    GateReport,
     GitInfo,
     ManifestEntry,
     MetricPoint,
     ModelVersion,
     Page,
     PredictionSegment,
+    Promotion,
     RegisteredModel,
+    Review,
     Run,
     RunInput,
     Token,
@@ -165,6 +170,38 @@ class Backend(Protocol):
         self, model: str, sql: str, since: int | None = None, until: int | None = None
     ) -> Any: ...
     def auth_required(self) -> bool: ...
+
+    def contract_set(
+        self, name: str, text: str, message: str = ""
+    ) -> tuple[ContractVersion, bool]: ...
+    def contract_get(self, name: str, version: int | None = None) -> ContractVersion: ...
+    def contract_history(self, name: str) -> list[ContractVersion]: ...
+    def contract_diff(
+        self, name: str, a: int | None = None, b: int | None = None
+    ) -> dict[str, Any]: ...
+    def gate_run(
+        self, name: str, version: int, contract_version: int | None = None
+    ) -> GateReport: ...
+    def gate_reports(self, name: str, version: int | None = None) -> list[GateReport]: ...
+    def gate_report(self, report_id: int) -> GateReport: ...
+    def decide(
+        self, name: str, version: int, role: str, decision: str, comment: str
+    ) -> Approval: ...
+    def approvals(self, name: str, version: int) -> list[Approval]: ...
+    def review(self, name: str, version: int, rating: int | None, comment: str) -> Review: ...
+    def reviews(self, name: str, version: int) -> list[Review]: ...
+    def promotion_status(self, name: str, version: int, alias: str) -> dict[str, Any]: ...
+    def promote(
+        self,
+        name: str,
+        version: int,
+        alias: str,
+        *,
+        force: bool = False,
+        reason: str = "",
+        expect_current: Any = ...,
+    ) -> Promotion: ...
+    def promotions(self, name: str) -> list[Promotion]: ...
     def token_role(self, token: str) -> str | None: ...
 
     def create_user(self, name: str, role: str) -> User: ...

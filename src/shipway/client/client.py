@@ -11,13 +11,18 @@ from shipway.client.backend import Backend
 from shipway.config import Settings
 from shipway.records import (
     AliasEvent,
+    Approval,
     Artifact,
+    ContractVersion,
     Event,
     Experiment,
+    GateReport,
     MetricPoint,
     ModelVersion,
     Page,
+    Promotion,
     RegisteredModel,
+    Review,
     Run,
     Token,
     User,
@@ -210,6 +215,76 @@ class Client:
 
     def get_model_card(self, name: str, version: int) -> dict[str, Any]:
         return self.backend.model_card(name, version)
+
+    # contracts, gates, sign-offs, promotion
+    def set_contract(
+        self, name: str, contract: str | Path, message: str = ""
+    ) -> tuple[ContractVersion, bool]:
+        """Store a contract (YAML text, or the path of a contract.yaml) as the model's next
+        contract version; ``created`` is False when it equals the current one."""
+        text = Path(contract).read_text() if isinstance(contract, Path) else contract
+        return self.backend.contract_set(name, text, message)
+
+    def get_contract(self, name: str, version: int | None = None) -> ContractVersion:
+        return self.backend.contract_get(name, version)
+
+    def contract_history(self, name: str) -> list[ContractVersion]:
+        return self.backend.contract_history(name)
+
+    def diff_contracts(
+        self, name: str, a: int | None = None, b: int | None = None
+    ) -> dict[str, Any]:
+        return self.backend.contract_diff(name, a, b)
+
+    def run_gates(self, name: str, version: int, contract_version: int | None = None) -> GateReport:
+        """Check a version against the contract (the current version by default); the
+        report is stored and returned (``.status``: passed, failed or error)."""
+        return self.backend.gate_run(name, version, contract_version)
+
+    def gate_reports(self, name: str, version: int | None = None) -> list[GateReport]:
+        return self.backend.gate_reports(name, version)
+
+    def get_gate_report(self, report_id: int) -> GateReport:
+        return self.backend.gate_report(report_id)
+
+    def approve(self, name: str, version: int, role: str, comment: str = "") -> Approval:
+        return self.backend.decide(name, version, role, "approve", comment)
+
+    def reject(self, name: str, version: int, role: str, comment: str) -> Approval:
+        return self.backend.decide(name, version, role, "reject", comment)
+
+    def approvals(self, name: str, version: int) -> list[Approval]:
+        return self.backend.approvals(name, version)
+
+    def review(
+        self, name: str, version: int, rating: int | None = None, comment: str = ""
+    ) -> Review:
+        """Feedback on a version (a 1-5 rating and/or a comment); never a sign-off."""
+        return self.backend.review(name, version, rating, comment)
+
+    def reviews(self, name: str, version: int) -> list[Review]:
+        return self.backend.reviews(name, version)
+
+    def promotion_status(
+        self, name: str, version: int, alias: str = "production"
+    ) -> dict[str, Any]:
+        return self.backend.promotion_status(name, version, alias)
+
+    def promote(
+        self,
+        name: str,
+        version: int,
+        alias: str = "production",
+        *,
+        force: bool = False,
+        reason: str = "",
+    ) -> Promotion:
+        """Move ``alias`` to ``version`` if the contract allows it; raises
+        ``PromotionRefused`` listing every missing item otherwise."""
+        return self.backend.promote(name, version, alias, force=force, reason=reason)
+
+    def promotions(self, name: str) -> list[Promotion]:
+        return self.backend.promotions(name)
 
     # users, tokens, audit
     def create_user(self, name: str, role: str = "viewer") -> User:

@@ -18,7 +18,6 @@ from typing import Any
 import shipway.datasets
 from shipway.client.client import Client
 from shipway.client.run import active_run
-from shipway.errors import InvalidInput, MissingDependency
 from shipway.records import Dataset, DatasetVersion, ManifestEntry, RunInput
 
 __all__ = ["DatasetHandle", "add", "diff", "get", "list", "status", "used_by", "versions"]
@@ -57,48 +56,12 @@ class DatasetHandle:
     def to_arrow(self, file: str | None = None) -> Any:
         """The tabular content as a ``pyarrow.Table``: ``file``, or the version's only
         tabular file, or all its tabular files of one format concatenated."""
-        from shipway.datasets.profile import table_format
+        from shipway.datasets.tables import read_table
 
-        try:
-            import pyarrow as pa
-        except ImportError:
-            raise MissingDependency("reading tables needs pyarrow: pip install pyarrow") from None
-        entries = [e for e in self.files() if e.link is None and table_format(e.path)]
-        if file is not None:
-            entries = [e for e in entries if e.path == file]
-            if not entries:
-                raise InvalidInput(f"{self.ref} has no tabular file {file!r}")
-        if not entries:
-            raise InvalidInput(f"{self.ref} has no CSV, Parquet or JSON lines files")
-        formats = {table_format(e.path) for e in entries}
-        if len(formats) > 1:
-            raise InvalidInput(
-                f"{self.ref} mixes table formats ({', '.join(sorted(f or '' for f in formats))}); "
-                "pick one with file="
-            )
-        root = self.path()
-        fmt = formats.pop()
-        tables = [_read(root / e.path, fmt) for e in entries]
-        if len(tables) == 1:
-            return tables[0]
-        return pa.concat_tables(tables, promote_options="default")
+        return read_table(self.ref, self.files(), self.path(), file)
 
     def to_pandas(self, file: str | None = None) -> Any:
         return self.to_arrow(file).to_pandas()
-
-
-def _read(path: Path, fmt: str | None) -> Any:
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_table(path)
-    if fmt == "csv":
-        import pyarrow.csv as pcsv
-
-        return pcsv.read_csv(path)
-    import pyarrow.json as pjson
-
-    return pjson.read_json(path)
 
 
 def _client(client: Client | None) -> Client:

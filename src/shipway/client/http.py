@@ -20,6 +20,7 @@ import httpx
 import orjson
 
 from shipway import errors
+from shipway.client.contracts_backends import ContractsOverHttp
 from shipway.client.models_backends import ModelsOverHttp
 from shipway.client.serving_backends import ServingOverHttp
 from shipway.config import Settings
@@ -49,7 +50,7 @@ RETRY_STATUS = {502, 503, 504}
 CHUNK = 1 << 20
 
 
-class HttpBackend(ModelsOverHttp, ServingOverHttp):
+class HttpBackend(ModelsOverHttp, ServingOverHttp, ContractsOverHttp):
     def __init__(self, settings: Settings, uri: str, token: str | None = None) -> None:
         if not uri.startswith(("http://", "https://")):
             raise errors.InvalidInput(f"{uri!r} is not a server URL; use http://HOST:PORT")
@@ -57,7 +58,7 @@ class HttpBackend(ModelsOverHttp, ServingOverHttp):
         self.home = settings.home
         self.retries = max(1, settings.retries)
         self.backoff = settings.retry_backoff
-        headers = {"X-Shipway-User": os_user(), "User-Agent": "shipway-client"}
+        headers = {"X-Shipway-User": settings.user or os_user(), "User-Agent": "shipway-client"}
         token = token or settings.token
         if token:
             headers["Authorization"] = f"Bearer {token}"

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from shipway.client.contracts_backends import ContractsInProcess
 from shipway.client.models_backends import ModelsInProcess
 from shipway.client.serving_backends import ServingInProcess
 from shipway.config import Settings
@@ -28,9 +29,9 @@ from shipway.services import Services
 from shipway.store.metrics import Series
 
 
-class LocalBackend(ModelsInProcess, ServingInProcess):
+class LocalBackend(ModelsInProcess, ServingInProcess, ContractsInProcess):
     def __init__(self, settings: Settings) -> None:
-        self.services = Services.open(settings)
+        self.services = Services.open(settings, actor=settings.user or None)
         self.location = str(settings.home)
 
     def create_experiment(self, name: str, description: str = "") -> Experiment:

@@ -317,6 +317,13 @@ class DatasetService:
         }
         return self._insert(name, version, meta, run_id), True
 
+    def read_table(self, ref: str, file: str | None = None) -> Any:
+        """The version's tabular content as a ``pyarrow.Table`` (see ``tables.read_table``)."""
+        from shipway.datasets.tables import read_table
+
+        version = self.get(ref)
+        return read_table(version.ref, self.manifest(version), self.cached_path(version.ref), file)
+
 
 def _check_profile(profile: Any) -> None:
     """A profile sent by a client is stored and later read by diffs: check its shape."""

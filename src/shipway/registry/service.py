@@ -20,6 +20,7 @@ from shipway.errors import Conflict, InvalidInput, NotFound
 from shipway.records import AliasEvent, ModelVersion, RegisteredModel, positive_int
 from shipway.registry import card as card_builder
 from shipway.registry.packages import PackageRef, find_package, parse_run_uri
+from shipway.store import contracts as contracts_repo
 from shipway.store import datasets as datasets_repo
 from shipway.store import events
 from shipway.store import registry as repo
@@ -331,6 +332,11 @@ class RegistryService:
         with self.db.write() as conn:
             model = self._model(conn, name, lock=True)
             self._version(conn, model, number)
+            if alias in PROTECTED_ALIASES and contracts_repo.has_contract(conn, model.id):
+                raise Conflict(
+                    f"{name!r} has a contract: {alias!r} moves only through promotion; run "
+                    f"`shipway promote {name} {number} --alias {alias}` (admins may --force)"
+                )
             current = repo.aliases_of(conn, model.id).get(alias)
             repo.set_alias(conn, model.id, alias, number)
             return self._record_move(conn, model, alias, current, number, reason)

@@ -282,3 +282,85 @@ prediction_segments = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index(None, "model", "last_time"),
 )
+
+# contracts -----------------------------------------------------------------------------
+
+# Each version of a model's contract: the YAML as written (``text``) and its validated,
+# normalised form (``spec``, JSON). Versions are immutable; a new text is a new version.
+contracts = sa.Table(
+    "contracts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("registered_models.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("spec", sa.Text, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("message", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.UniqueConstraint("model_id", "version"),
+)
+
+gate_reports = sa.Table(
+    "gate_reports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("registered_models.id"), nullable=False),
+    sa.Column("model_version", sa.Integer, nullable=False),
+    sa.Column("contract_version", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # passed | failed | error
+    sa.Column("checks", sa.Text, nullable=False),  # JSON list of check results
+    sa.Column("baseline", sa.Text, nullable=False, server_default="{}"),  # alias -> version
+    sa.Column("seconds", sa.Double, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Index(None, "model_id", "model_version", "id"),
+)
+
+# Sign-offs (decision approve) and rejections, per role; the latest decision of a person
+# under a role is the one that counts.
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("registered_models.id"), nullable=False),
+    sa.Column("model_version", sa.Integer, nullable=False),
+    sa.Column("role", sa.String(64), nullable=False),
+    sa.Column("decision", sa.String(16), nullable=False),  # approve | reject
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index(None, "model_id", "model_version", "id"),
+)
+
+# Review feedback: a rating and a comment that never count as a sign-off.
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("registered_models.id"), nullable=False),
+    sa.Column("model_version", sa.Integer, nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("rating", sa.Integer, nullable=True),
+    sa.Column("comment", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index(None, "model_id", "model_version", "id"),
+)
+
+# Every promotion attempt, granted or refused, with what was missing.
+promotions = sa.Table(
+    "promotions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("registered_models.id"), nullable=False),
+    sa.Column("model_version", sa.Integer, nullable=False),
+    sa.Column("alias", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),  # promoted | forced | refused
+    sa.Column("reasons", sa.Text, nullable=False, server_default="[]"),  # JSON list
+    sa.Column("comment", sa.Text, nullable=False, server_default=""),
+    sa.Column("report_id", sa.Integer, nullable=True),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index(None, "model_id", "id"),
+)

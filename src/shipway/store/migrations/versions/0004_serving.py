@@ -48,7 +48,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("prediction_segments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_prediction_segments_model_last_time"))
