@@ -251,7 +251,7 @@ class ContractService:
                 )
             if self.actor not in owners[role]:
                 raise PermissionDenied(
-                    f"{self.actor!r} is not a {role} owner of {name!r} (owners.{role}: "
+                    f"{self.actor!r} is not among the {role} owners of {name!r} (owners.{role}: "
                     f"{', '.join(owners[role]) or 'nobody'}); ask one of them, "
                     "or change the contract"
                 )

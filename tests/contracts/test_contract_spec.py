@@ -1,0 +1,130 @@
+"""The contract file: every section checked, every problem reported with its line."""
+
+from __future__ import annotations
+
+import pytest
+
+from shipway.cli.churn import contract_text
+from shipway.contracts import parse, parse_gate
+from shipway.errors import ContractError
+
+
+def problems(text: str) -> list[dict[str, object]]:
+    with pytest.raises(ContractError) as info:
+        parse(text, model="churn")
+    found: list[dict[str, object]] = info.value.details["problems"]
+    return found
+
+
+def test_the_demo_contract_is_valid_and_normalised() -> None:
+    spec = parse(contract_text("churn-holdout@3"), model="churn").spec
+    assert spec["task"] == "binary-classification"
+    assert spec["owners"]["engineering"] == ["eli"]
+    assert spec["schema"]["email"]["pii"] is True
+    assert spec["schema"]["tenure_months"] == {
+        "type": "int",
+        "nullable": False,
+        "pii": False,
+        "min": 0,
+        "max": 600,
+    }
+    assert spec["privacy"]["log"] == {"hash": ["customer_id"], "drop": ["email"]}
+    gates = {g["text"]: g for g in spec["gates"]}
+    assert gates["roc_auc >= 0.85"]["dataset"] == "churn-holdout@3"  # the default holdout
+    assert gates["f1 >= production - 0.02"]["relative"] == {"alias": "production", "offset": -0.02}
+    segment = gates["recall >= 0.5 where region = 'EU'"]
+    assert segment["where"] == [{"column": "region", "op": "==", "value": "EU"}]
+    assert spec["budgets"]["latency"]["p95_ms"] == 100.0
+    assert spec["approvals"] == {"data-science": 1, "engineering": 1}
+    monitoring = spec["monitoring"]
+    assert monitoring["on_breach"] == "rollback"
+    assert monitoring["rules"]["drift"]["share_above"] == 0.3
+    assert monitoring["rules"]["live"]["metrics"] == {"accuracy_below": 0.7}
+    assert monitoring["rules"]["live"]["window"] == 86400.0
+    assert monitoring["rules"]["latency"]["window"] == 300.0
+
+
+def test_gate_grammar() -> None:
+    gate = parse_gate(
+        "rmse <= staging + 0.5 on prices@2 where city in ('Oslo', 'Bergen') and rooms > 2"
+    )
+    assert gate["metric"] == "rmse" and gate["op"] == "<="
+    assert gate["relative"] == {"alias": "staging", "offset": 0.5}
+    assert gate["dataset"] == "prices@2"
+    assert gate["where"] == [
+        {"column": "city", "op": "in", "value": ["Oslo", "Bergen"]},
+        {"column": "rooms", "op": ">", "value": 2},
+    ]
+    assert parse_gate("accuracy > 0.9")["threshold"] == 0.9
+    for bad in ("accuracy is high", "accuracy >= prod -", "accuracy >= 0.9 where region ~ 'EU'"):
+        with pytest.raises(ValueError):
+            parse_gate(bad)
+
+
+def test_unknown_metric_suggests_the_closest_with_its_line() -> None:
+    text = contract_text("churn-holdout@3").replace("- accuracy >= 0.72", "- acuracy >= 0.72")
+    found = problems(text)
+    assert len(found) == 1
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "acuracy" in row)
+    assert found[0]["line"] == line
+    assert found[0]["field"] == "gates[0]"
+    assert "did you mean 'accuracy'" in str(found[0]["message"])
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    text = """\
+model: churn
+objective: flag churners
+task: regresion
+label: churned
+owners: {data-science: [dana]}
+schema:
+  age: {type: integr}
+  plan: {type: category}
+  tenure: {type: int, min: 10, max: 2}
+gates:
+  - accuracy >= 0.9
+budgets:
+  latency: {p95: 10}
+  package_mb: -1
+approvals: {data-science: 1, engineering: 1}
+monitoring:
+  drift: {share_above: 0.3, window: soon}
+  on_breach: retrain
+  colour: blue
+"""
+    with pytest.raises(ContractError) as info:
+        parse(text, source="contract.yaml", model="churn")
+    message = str(info.value)
+    found = {p["field"]: p for p in info.value.details["problems"]}
+    assert "task" in found and "regression" in str(found["task"]["message"])
+    assert found["task"]["line"] == 3
+    assert found["schema.age.type"]["line"] == 7
+    assert "values" in str(found["schema.plan"]["message"])
+    assert "above max" in str(found["schema.tenure.min"]["message"])
+    assert "holdout" in str(found["gates[0]"]["message"])  # no dataset named anywhere
+    assert "p95_ms" in str(found["budgets.latency.p95"]["message"])  # the suggestion
+    assert found["budgets.package_mb"]["line"] == 14
+    assert "owners.engineering" in str(found["approvals.engineering"]["message"])
+    assert "duration" in str(found["monitoring.drift.window"]["message"])
+    assert "retrain" in str(found["monitoring.on_breach"]["message"])
+    assert "colour" in str(found["monitoring.colour"]["message"])
+    assert message.startswith("contract.yaml is not valid (")
+    assert "line 3, task:" in message
+
+
+def test_metric_must_fit_the_task_and_model_name_must_match() -> None:
+    text = contract_text("churn-holdout@3").replace("- roc_auc >= 0.85", "- rmse <= 3")
+    (problem,) = problems(text)
+    assert "does not apply to binary-classification" in str(problem["message"])
+    with pytest.raises(ContractError, match="for 'churn', not 'other'"):
+        parse(contract_text("churn-holdout@3"), model="other")
+
+
+def test_yaml_syntax_error_names_the_line() -> None:
+    with pytest.raises(ContractError, match="line 3"):
+        parse("objective: x\ntask: regression\n  label: y\nholdout: d@1\n", model="m")
+    with pytest.raises(ContractError, match="empty"):
+        parse("  \n", model="m")
+    with pytest.raises(ContractError, match="mapping of sections"):
+        parse("- just\n- a list\n", model="m")
