@@ -125,7 +125,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     out = run_cli("demo", "--no-wait", "--port", "0", home=tmp_path / "demo")
     assert out.returncode == 0, out.stderr
     assert "comparison" in out.stdout and "server: http://127.0.0.1:" in out.stdout
-    listed = json.loads(run_cli("runs", "list", "--json", home=tmp_path / "demo").stdout)["runs"]
+    listed = json.loads(
+        run_cli("runs", "list", "-e", "demo-breast-cancer", "--json", home=tmp_path / "demo").stdout
+    )["runs"]
     assert sorted(r["name"] for r in listed) == ["logreg", "rf"]
     assert all(r["status"] == "finished" and "roc_auc" in r["metrics"] for r in listed)
     assert "data diff demo-train@1 -> demo-train@2" in out.stdout
@@ -160,6 +162,15 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     staged = [v for v in versions if "staging" in v["aliases"]]
     assert len(staged) == 1
     assert "## Lineage" in out.stdout or "lineage of models:/demo-cancer/" in out.stdout
+    # the contract act: one candidate refused with its reasons, the other promoted
+    text = " ".join(out.stdout.split())
+    assert "refused: churn version 1 cannot take 'production'" in text
+    assert "roc_auc >= 0.85 failed: roc_auc is" in text
+    assert "signed off on v2: dana (data-science), eli (engineering)" in text
+    assert "promoted churn v2 to production" in text
+    assert "## Gate report #2: churn v2 ✅ passed" in out.stdout
+    churn = json.loads(run_cli("models", "show", "churn", "--json", home=demo_home).stdout)
+    assert churn["aliases"] == {"production": 2}
 
 
 def test_server_on_a_taken_port_is_exit_1(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 import shipway as sw
+from shipway.cli import demo_contracts
 from shipway.cli.common import Home, settings_for
 from shipway.cli.output import console
 from shipway.cli.runs import print_comparison
@@ -258,7 +259,8 @@ def demo(
     ] = 5050,
     home: Home = None,
 ) -> None:
-    """Run the getting-started scenario: a server, two tracked models, a comparison.
+    """Run the getting-started scenario: a server, tracked models, data versions, serving,
+    and a contract enforced on two churn candidates.
 
     Example: shipway demo --no-wait
     """
@@ -285,6 +287,7 @@ def demo(
         best = _promote(client, runs)
         console.print(f"best by roc_auc: [bold]{best.name}[/] ({best.id})")
         _serve(client, best, _holdout_features())
+        demo_contracts.run(client, url, settings.home / "demo-data" / "churn")
         console.print(f"\nserver: {url}   API docs: {url}/docs")
         console.print(f"log from Python: sw.set_tracking_uri({url!r})", highlight=False)
         console.print(f"list runs:       shipway runs list --home {settings.home}", highlight=False)

@@ -50,8 +50,8 @@ class Section(BaseModel):
 
 
 def _may_move(request: Request, alias: str) -> None:
-    """Moving `production` is a deployment decision: developers and admins only (until
-    promotion gates govern it)."""
+    """Moving `production` is a deployment decision: developers and admins only. Once the
+    model has a contract, the registry moves it only through promotion."""
     if alias in PROTECTED_ALIASES and not role_allows(request.state.role, "developer"):
         raise PermissionDenied(
             f"moving the {alias!r} alias needs the developer or admin role; "
