@@ -7,6 +7,7 @@ from pathlib import Path
 
 from shipway.client.client import Client
 from shipway.client.models import load
+from shipway.errors import NotFound
 from shipway.models.loaded import LoadedModel
 from shipway.records import Deployment, ModelVersion
 
@@ -38,6 +39,16 @@ class ClientModelSource:
 
     def check_api_key(self, deployment: str, key: str) -> bool:
         return self.client.backend.deployment_check_key(deployment, key)
+
+    def log_rules(self, model: str) -> dict[str, list[str]]:
+        """From the model's contract: ``privacy.log`` plus its PII columns (hashed)."""
+        try:
+            spec = self.client.get_contract(model).spec
+        except NotFound:
+            return {}
+        pii = {name for name, column in spec["schema"].items() if column["pii"]}
+        log = spec["privacy"]["log"]
+        return {"hash": sorted(set(log["hash"]) | pii), "drop": sorted(log["drop"])}
 
     def write_segment(
         self, model: str, version: int, path: Path, rows: int, first: int, last: int

@@ -43,6 +43,9 @@ class OneVersion:
     def check_api_key(self, deployment: str, key: str) -> bool:
         return False
 
+    def log_rules(self, model: str) -> dict[str, list[str]]:
+        return {}
+
     def write_segment(
         self, model: str, version: int, path: Path, rows: int, first: int, last: int
     ) -> None:

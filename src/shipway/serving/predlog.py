@@ -12,6 +12,7 @@ for classifiers, ``probabilities`` (a list per row).
 from __future__ import annotations
 
 import collections
+import hashlib
 import logging
 import tempfile
 import threading
@@ -47,6 +48,8 @@ class PredictionRecord:
     rows: Rows
     predictions: Any
     probabilities: Any
+    hashed: frozenset[str] = frozenset()  # input columns logged as their SHA-256
+    dropped: frozenset[str] = frozenset()  # input columns not logged at all
 
 
 class PredictionLogWriter:
@@ -182,7 +185,7 @@ def build_table(records: list[PredictionRecord], pa: Any) -> Any:
     row_index: list[int] = []
     for n in counts:
         row_index.extend(range(n))
-    inputs = _input_struct(records, names, types, pa)
+    inputs = _private(_input_struct(records, names, types, pa), records[0], pa)
     predictions = np.concatenate([np.asarray(r.predictions) for r in records])
     columns: dict[str, Any] = {
         "request_id": pa.array(repeat([r.request_id for r in records]), pa.string()),
@@ -203,6 +206,32 @@ def build_table(records: list[PredictionRecord], pa: Any) -> Any:
         flat = pa.array(matrix.ravel(), pa.float64())
         columns["probabilities"] = pa.FixedSizeListArray.from_arrays(flat, matrix.shape[1])
     return pa.table(columns)
+
+
+def _private(inputs: Any, record: PredictionRecord, pa: Any) -> Any:
+    """The contract's privacy rules: drop some input columns, log others as the SHA-256
+    of their text (joinable, not readable; a pseudonym, not anonymisation)."""
+    if not record.hashed and not record.dropped:
+        return inputs
+    names, arrays = [], []
+    for i in range(inputs.type.num_fields):
+        name = inputs.type.field(i).name
+        if name in record.dropped:
+            continue
+        array = inputs.field(i)
+        if name in record.hashed:
+            array = pa.array(
+                [
+                    None if v is None else hashlib.sha256(str(v).encode()).hexdigest()
+                    for v in array.to_pylist()
+                ],
+                pa.string(),
+            )
+        names.append(name)
+        arrays.append(array)
+    if not arrays:
+        return pa.array([{}] * len(inputs), pa.struct([]))
+    return pa.StructArray.from_arrays(arrays, names=names)
 
 
 def _prediction_array(values: Any, pa: Any) -> Any:

@@ -53,6 +53,10 @@ class ModelSource(Protocol):
     def write_segment(
         self, model: str, version: int, path: Path, rows: int, first: int, last: int
     ) -> None: ...
+    def log_rules(self, model: str) -> dict[str, list[str]]:
+        """Input columns the prediction log must ``hash`` or ``drop`` (from the model's
+        contract); empty when there are none."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ class Slot:
         self.input_types = [c.type for c in self.codec.specs]
         self.has_proba = model.has_predict_proba
         self.batcher: Batcher | None = None
+        self.log_hash: frozenset[str] = frozenset()  # set from the contract when loaded
+        self.log_drop: frozenset[str] = frozenset()
 
     def predict(self, rows: Rows, want_proba: bool) -> tuple[Any, Any]:
         """Run the model (synchronously) on ``rows``."""
@@ -348,6 +354,9 @@ class Runtime:
         started = time.perf_counter()
         model = self.source.load(version)
         slot = Slot(version, model, self.config)
+        rules = self.source.log_rules(version.name)
+        slot.log_drop = frozenset(rules.get("drop") or ())
+        slot.log_hash = frozenset(rules.get("hash") or ()) - slot.log_drop
         slot.warm_up()
         log.info(
             "loaded %s/%s (%s) in %.2fs",
@@ -417,5 +426,7 @@ class Runtime:
                 rows=rows,
                 predictions=predictions,
                 probabilities=proba,
+                hashed=slot.log_hash,
+                dropped=slot.log_drop,
             )
         )
