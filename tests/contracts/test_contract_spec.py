@@ -128,3 +128,31 @@ def test_yaml_syntax_error_names_the_line() -> None:
         parse("  \n", model="m")
     with pytest.raises(ContractError, match="mapping of sections"):
         parse("- just\n- a list\n", model="m")
+
+
+def test_the_architecture_example_is_valid_and_label_is_needed_only_by_gates() -> None:
+    text = """\
+model: churn
+objective: flag customers likely to cancel within 30 days, for the retention team
+task: binary-classification
+owners: {data-science: [ds-team], engineering: [platform-team], product: [retention-team]}
+schema:
+  tenure_months: {type: int, min: 0}
+  plan: {type: category, values: [basic, plus, pro]}
+  email: {type: string, pii: true}          # never a model input, hashed in logs
+privacy: {forbidden_inputs: [email], log: {hash: [customer_id]}}
+budgets: {latency: {p95_ms: 15, p99_ms: 40}, package_mb: 200, memory_mb: 1024}
+reproducibility: {clean_git: true, no_notebook: true, data_linked: true}
+approvals: {data-science: 1, engineering: 1}
+monitoring:
+  drift: {share_above: 0.3, window: 1h, for_windows: 3}
+  live: {accuracy_below: 0.85, window: 1d}
+  latency: {p95_ms_above: 25, window: 5m}
+  on_breach: rollback          # none | rollback | retrain
+"""
+    spec = parse(text, model="churn").spec
+    assert spec["label"] is None and spec["gates"] == []
+    assert spec["monitoring"]["rules"]["drift"]["for_windows"] == 3
+    with_gates = text + "gates:\n  - accuracy >= 0.90 on churn-holdout@3\n"
+    (problem,) = problems(with_gates)
+    assert problem["field"] == "gates" and "label: COLUMN" in str(problem["message"])

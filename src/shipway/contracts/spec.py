@@ -186,8 +186,10 @@ def _validate(data: dict[str, Any], check: _Checker, model: str | None) -> dict[
         task = None
     spec["task"] = task
     label = data.get("label")
-    if not isinstance(label, str) or not label:
-        check.add(("label",), "name the label column of the holdout data (label: churned)")
+    if label is not None and (not isinstance(label, str) or not label):
+        check.add(("label",), f"label is the label column's name, got {label!r}")
+    elif label is None and data.get("gates"):
+        check.add(("gates",), "metric gates need the label column: add 'label: COLUMN'")
     spec["label"] = label if isinstance(label, str) else None
     spec["positive_class"] = data.get("positive_class")
     holdout = data.get("holdout")
