@@ -368,7 +368,7 @@ class GateReport(Record):
     contract_version: int
     status: str  # passed | failed | error
     checks: list[CheckResult]
-    baseline: dict[str, int]  # alias -> the version relative gates compared with
+    baseline: dict[str, int | None]  # alias -> the version relative gates compared with
     seconds: float
     created_at: int
     created_by: str

@@ -156,3 +156,31 @@ monitoring:
     with_gates = text + "gates:\n  - accuracy >= 0.90 on churn-holdout@3\n"
     (problem,) = problems(with_gates)
     assert problem["field"] == "gates" and "label: COLUMN" in str(problem["message"])
+
+
+def test_hostile_or_malformed_values_are_problems_not_crashes() -> None:
+    bomb = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nobjective: o\ntask: regression\n"
+    with pytest.raises(ContractError, match="anchors and aliases"):
+        parse(bomb, model="m")
+    for gate in ("accuracy >= nan", "accuracy >= production - 1e999"):
+        with pytest.raises(ValueError, match="finite"):
+            parse_gate(gate)
+    text = (
+        contract_text("churn-holdout@3")
+        .replace(
+            "  drift: {share_above: 0.3, for_windows: 1, severity: warning}",
+            "  drift: {share_above: 0.3, features: {plan: 5}}\n  live: {1: 2, accuracy_below: 0.7}",
+        )
+        .replace("  live: {accuracy_below: 0.7, window: 1d, min_labels: 50}\n", "")
+    )
+    found = {p["field"]: p["message"] for p in problems(text)}
+    assert "features is a list" in str(found["monitoring.drift.features"])
+    assert "unknown field '1'" in str(found["monitoring.live.1"])
+    assert any(
+        "min" in str(m)
+        for m in problems(
+            contract_text("churn-holdout@3").replace(
+                "{type: float, min: 0}", "{type: float, min: .nan}"
+            )
+        )
+    )

@@ -245,3 +245,43 @@ def test_with_auth_force_is_admin_only_and_approvers_are_token_users(
     assert forced.outcome == "forced" and forced.actor == "ada"
     for c in (dana, eli, ada):
         c.close()
+
+
+def test_a_report_that_skipped_a_relative_gate_goes_stale_once_the_alias_is_set(
+    local_project: Project,
+) -> None:
+    client = local_project.client
+    client.set_contract(
+        "churn",
+        local_project.contract().replace(
+            "approvals: {data-science: 1, engineering: 1}", "approvals: {}"
+        ),
+    )
+    early = client.run_gates("churn", 1)
+    assert early.passed and early.baseline == {"production": None}
+    assert client.run_gates("churn", 2).status == "failed"
+    client.promote("churn", 2, force=True, reason="an emergency launch")
+    with pytest.raises(PromotionRefused) as info:
+        client.promote("churn", 1)
+    assert info.value.details["missing"] == [
+        f"gate report #{early.id} compared with production unset, but production is now "
+        "version 2; run the gates again"
+    ]
+    again = client.run_gates("churn", 1)
+    assert again.baseline == {"production": 2}
+    assert client.promote("churn", 1).outcome == "promoted"
+
+
+def test_http_contract_diff_checks_its_query(project: Project) -> None:
+    if not project.client.tracking_uri.startswith("http"):
+        return  # the route is what is tested here
+    import httpx
+
+    project.client.set_contract("churn", project.contract())
+    project.client.set_contract("churn", project.contract(accuracy=0.8))
+    base = project.client.tracking_uri + "/api/v1/models/churn/contract/diff"
+    assert httpx.get(base, params={"from": "1", "to": "2"}).json()["changed"] == ["gates"]
+    for bad in ("²", "abc", "0"):
+        response = httpx.get(base, params={"from": bad})
+        assert response.status_code == 400, bad
+        assert response.json()["error"]["code"] in ("bad_request", "invalid_input")

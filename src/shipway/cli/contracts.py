@@ -14,6 +14,7 @@ from shipway.contracts import report as render
 from shipway.contracts.spec import parse
 from shipway.errors import InvalidInput
 from shipway.records import GateReport, positive_int
+from shipway.registry.service import check_model_name
 
 contract = typer.Typer(help="A model's contract: set, show, diff, history.", no_args_is_help=True)
 gate = typer.Typer(help="Gate runs and their reports.", no_args_is_help=True)
@@ -156,6 +157,7 @@ def contract_init(
     """
     from shipway.blobs.atomic import atomic_writer
 
+    check_model_name(model)
     if out.exists() and not force:
         raise InvalidInput(f"{out} exists; pass --force to overwrite it")
     with atomic_writer(out) as fh:
@@ -531,6 +533,7 @@ def ci_init(
 
     if github == gitlab:
         raise InvalidInput("choose one: --github or --gitlab")
+    check_model_name(model)
     if github:
         path = directory / ".github" / "workflows" / "shipway-gates.yml"
         text = github_workflow(model, train, install, contract_file)

@@ -12,7 +12,7 @@ import json
 import re
 import shlex
 
-PLAIN = re.compile(r"[A-Za-z0-9_./$][^#:'\"{}\[\],&*!|>%@`]*")
+PLAIN = re.compile(r"[A-Za-z0-9_./$][^#:'\"{}\[\],&*!|>%@`\r\n]*")
 
 
 def _scalar(command: str) -> str:

@@ -8,6 +8,7 @@ reason, and the other checks still run.
 
 from __future__ import annotations
 
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -54,7 +55,7 @@ class Evaluation:
     inputs: list[RunInput] = field(default_factory=list)
     model: LoadedModel | None = None
     load_error: str | None = None
-    baseline: dict[str, int] = field(default_factory=dict)
+    baseline: dict[str, int | None] = field(default_factory=dict)
     _frames: dict[str, Any] = field(default_factory=dict)
     _models: dict[int, LoadedModel] = field(default_factory=dict)
     _predictions: dict[tuple[int, str], tuple[Any, Any]] = field(default_factory=dict)
@@ -363,7 +364,15 @@ def _package_size(ev: Evaluation, r: dict[str, Any]) -> None:
         r.update(status="failed", reason=f"the package is {size_mb:.1f} MB, over {limit:g} MB")
 
 
+_TRACING = threading.Lock()  # tracemalloc is process-wide: one measurement at a time
+
+
 def _memory(ev: Evaluation, limit: float, r: dict[str, Any]) -> None:
+    with _TRACING:
+        _measure_memory(ev, limit, r)
+
+
+def _measure_memory(ev: Evaluation, limit: float, r: dict[str, Any]) -> None:
     ev.require_model()
     ref = _first_dataset(ev)
     features = ev.features(ev.frame(ref), ref) if ref else None
@@ -478,10 +487,16 @@ def _metric_gate(ev: Evaluation, gate: dict[str, Any], r: dict[str, Any]) -> Non
     if gate["relative"] is not None:
         alias = gate["relative"]["alias"]
         number = ev.baseline.get(alias)
+        if alias in ev.baseline and number is None:
+            r.update(
+                status="skipped", reason=f"no version holds {alias!r} yet: nothing to compare with"
+            )
+            return
         if number is None:
             try:
                 number = ev.registry.resolve(f"models:/{ev.version.name}@{alias}").version
             except ShipwayError:
+                ev.baseline[alias] = None  # promotion asks for a new run once it is set
                 r.update(
                     status="skipped",
                     reason=f"no version holds {alias!r} yet: nothing to compare with",

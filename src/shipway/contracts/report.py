@@ -57,7 +57,10 @@ def to_markdown(report: GateReport) -> str:
         lines.append(f"Data: {', '.join(report.datasets)}")
     if report.baseline:
         lines.append(
-            "Compared with: " + ", ".join(f"{a} (v{v})" for a, v in report.baseline.items())
+            "Compared with: "
+            + ", ".join(
+                f"{a} ({'v' + str(v) if v else 'unset'})" for a, v in report.baseline.items()
+            )
         )
     lines += ["", "| | check | measured | threshold | note |", "|---|---|---|---|---|"]
     for c in report.checks:

@@ -34,7 +34,7 @@ from shipway.records import (
     Review,
     positive_int,
 )
-from shipway.registry.service import RegistryService, check_alias
+from shipway.registry.service import RegistryService, check_alias, check_model_name
 from shipway.store import contracts as repo
 from shipway.store import events
 from shipway.store import registry as registry_repo
@@ -89,6 +89,7 @@ class ContractService:
     ) -> tuple[ContractVersion, bool]:
         """Store ``text`` as the next contract version of ``name`` (the registered model
         is created if needed); the same text as the current version stores nothing."""
+        check_model_name(name)
         contract = parse(text, source=source, model=name)
         digest = blake3(text.encode()).hexdigest()
         with self.db.write() as conn:
@@ -178,7 +179,7 @@ class ContractService:
         seconds = round(time.perf_counter() - start, 3)
         status = gates.overall(checks)
         with self.db.write() as conn:
-            model = self._model(conn, name)
+            model = self._model(conn, name, lock=True)  # serialised with promote()
             report = repo.insert_report(
                 conn,
                 name,
@@ -235,7 +236,7 @@ class ContractService:
         if decision == "reject" and not comment.strip():
             raise InvalidInput("say why in --comment: a rejection needs a reason")
         with self.db.write() as conn:
-            model = self._model(conn, name)
+            model = self._model(conn, name, lock=True)  # serialised with promote()
             self._version(conn, model, version)
             contract = repo.contract(conn, model.id, name, None)
             if contract is None:
@@ -358,8 +359,9 @@ class ContractService:
                 now = aliases.get(base_alias)
                 if now != base_version:
                     missing.append(
-                        f"gate report #{report.id} compared with {base_alias} version "
-                        f"{base_version}, but {base_alias} is now "
+                        f"gate report #{report.id} compared with {base_alias} "
+                        f"{'version ' + str(base_version) if base_version else 'unset'}, "
+                        f"but {base_alias} is now "
                         f"{'version ' + str(now) if now else 'unset'}; run the gates again"
                     )
         decisions: dict[tuple[str, str], Approval] = {}

@@ -13,6 +13,7 @@ the gates, the promotion policy and monitoring read.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -145,6 +146,10 @@ def parse(text: str, *, source: str = "contract.yaml", model: str | None = None)
     if not isinstance(text, str) or not text.strip():
         raise ContractError(f"{source} is empty; start from `shipway contract init`")
     try:
+        if any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=yaml.SafeLoader)):
+            raise ContractError(
+                f"{source} uses YAML anchors and aliases (*name); write each value out"
+            )
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -239,7 +244,7 @@ def _owners(value: Any, check: _Checker) -> dict[str, list[str]]:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _schema(value: Any, check: _Checker) -> dict[str, dict[str, Any]]:
@@ -346,6 +351,7 @@ def parse_gate(text: str) -> dict[str, Any]:
     try:
         gate["threshold"] = float(rhs)
     except ValueError:
+        gate["threshold"] = None
         rel = _RELATIVE.fullmatch(rhs)
         if not rel:
             raise ValueError(
@@ -360,6 +366,9 @@ def parse_gate(text: str) -> dict[str, Any]:
             if rel.group("sign") == "-":
                 offset = -offset
         gate["relative"] = {"alias": rel.group("alias"), "offset": offset}
+    numbers = [gate["threshold"], (gate["relative"] or {}).get("offset")]
+    if any(n is not None and not math.isfinite(n) for n in numbers):
+        raise ValueError(f"{rhs!r}: thresholds and offsets must be finite numbers")
     if gate["dataset"] is not None and not DATASET_REF.fullmatch(gate["dataset"]):
         raise ValueError(f"{gate['dataset']!r} is not a dataset version; write NAME@VERSION")
     if match.group("where"):
@@ -570,6 +579,7 @@ def _rule(
     kind: str, value: Any, path: tuple[Any, ...], check: _Checker, task: str | None
 ) -> dict[str, Any]:
     rule = _mapping(value, path, check, "{share_above: 0.3, window: 1h, for_windows: 3}")
+    rule = {str(k): v for k, v in rule.items()}
     out: dict[str, Any] = {"for_windows": 1, "severity": "warning", "cooldown": 3600.0}
     for key, item in rule.items():
         kp = (*path, key)
@@ -597,11 +607,13 @@ def _rule(
         elif key == "features":
             if isinstance(item, list) and all(isinstance(f, str) for f in item):
                 out[key] = {f: {} for f in item}
-            elif isinstance(item, dict):
+            elif isinstance(item, dict) and all(
+                v is None or isinstance(v, dict) for v in item.values()
+            ):
                 out[key] = {str(f): dict(v or {}) for f, v in item.items()}
             else:
                 check.add(kp, "features is a list of column names or a mapping of overrides")
-        elif kind == "live" and (key.endswith("_below") or key.endswith("_above")):
+        elif kind == "live" and key.endswith(("_below", "_above")):
             metric = key.rsplit("_", 1)[0]
             problem = check_metric(metric, task)
             if problem:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from shipway.api.auth import DataScientist, Viewer
@@ -63,12 +63,13 @@ def contract_versions(name: str, services: Services = Viewer) -> Any:
 
 
 @router.get("/models/{name}/contract/diff", summary="What changed between two contract versions")
-def contract_diff(name: str, request: Request, services: Services = Viewer) -> Any:
-    params = request.query_params
-    a, b = params.get("from"), params.get("to")
-    return services.contracts.diff(
-        name, int(a) if a and a.isdigit() else None, int(b) if b and b.isdigit() else None
-    )
+def contract_diff(
+    name: str,
+    a: int | None = Query(None, alias="from", ge=1, le=2**63 - 1),
+    b: int | None = Query(None, alias="to", ge=1, le=2**63 - 1),
+    services: Services = Viewer,
+) -> Any:
+    return services.contracts.diff(name, a, b)
 
 
 @router.post(
