@@ -431,3 +431,26 @@ class Promotion(Record):
     report_id: int | None
     actor: str
     created_at: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Alert(Record):
+    """A monitoring rule that fired: its evidence, the action taken and its outcome."""
+
+    id: int
+    model: str
+    version: int | None
+    rule: str
+    severity: str
+    status: str  # open | acked
+    message: str
+    evidence: dict[str, Any]
+    window_start: int
+    window_end: int
+    action: str  # none | rollback | retrain
+    action_result: dict[str, Any]
+    webhook: dict[str, Any]
+    fired_at: int
+    acked_by: str | None
+    acked_at: int | None
+    ack_comment: str

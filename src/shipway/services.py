@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+from typing import Any
 
 from shipway.accounts import AccountService
 from shipway.blobs import ContentStore, open_blob_store
 from shipway.config import Settings
 from shipway.contracts.service import ContractService
 from shipway.datasets.service import DatasetService
+from shipway.monitoring.service import MonitoringService
 from shipway.registry.service import RegistryService
 from shipway.serving.deployments import DeploymentService
 from shipway.serving.predictions import PredictionLogService
@@ -37,6 +39,8 @@ class Services:
     role: str = "admin"  # the caller's account role (every caller is admin with auth off)
     # shared by every as_actor() copy, so the blob store (an S3 client) is opened once
     _shared: dict[str, ContentStore] = dataclasses.field(default_factory=dict, repr=False)
+    # long-lived helpers shared by as_actor() copies (the monitor caches loaded models)
+    _cache: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, settings: Settings | None = None, actor: str | None = None) -> Services:
@@ -92,6 +96,21 @@ class Services:
             self.actor,
             self.role,
         )
+
+    @property
+    def monitoring(self) -> MonitoringService:
+        if "monitoring" not in self._cache:
+            self._cache["monitoring"] = MonitoringService(
+                self.db,
+                self.registry,
+                self.datasets,
+                self.contracts,
+                self.predictions,
+                self.settings.home,
+                self.actor,
+            )
+        service: MonitoringService = self._cache["monitoring"].with_actor(self.actor)
+        return service
 
     def as_actor(self, actor: str, role: str | None = None) -> Services:
         return dataclasses.replace(self, actor=actor, role=role or self.role)

@@ -364,3 +364,85 @@ promotions = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index(None, "model_id", "id"),
 )
+
+# monitoring ----------------------------------------------------------------------------
+
+# A model version's reference profile: sketches of its training (or a named) dataset's
+# features and of its predictions on it. ``data`` is a serialised ``Profile``.
+reference_profiles = sa.Table(
+    "reference_profiles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(255), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("dataset", sa.String(300), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("model", "version"),
+)
+
+# Production profiles: one per model version, traffic arm and time bucket, built from the
+# prediction log once (segments past the model's watermark) and merged for any window.
+monitor_profiles = sa.Table(
+    "monitor_profiles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(255), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("arm", sa.String(16), nullable=False),
+    sa.Column("bucket_start", sa.BigInteger, nullable=False),  # ms since the epoch
+    sa.Column("bucket_seconds", sa.Integer, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("model", "version", "arm", "bucket_start", "bucket_seconds"),
+    sa.Index(None, "model", "bucket_start"),
+)
+
+# Per model: the last prediction-log segment already profiled, and when monitoring ran.
+monitor_state = sa.Table(
+    "monitor_state",
+    metadata,
+    sa.Column("model", sa.String(255), primary_key=True),
+    sa.Column("last_segment_id", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("bucket_seconds", sa.Integer, nullable=False, server_default="3600"),
+    sa.Column("last_run_at", sa.BigInteger, nullable=True),
+)
+
+# Ground truth, joined to the prediction log by (request id, row).
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(255), nullable=False),
+    sa.Column("request_id", sa.String(128), nullable=False),
+    sa.Column("row", sa.Integer, nullable=False),
+    sa.Column("label", sa.Text, nullable=False),  # JSON scalar
+    sa.Column("received_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.UniqueConstraint("model", "request_id", "row"),
+    sa.Index(None, "model", "received_at"),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(255), nullable=False),
+    sa.Column("version", sa.Integer, nullable=True),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # open | acked
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("evidence", sa.Text, nullable=False, server_default="{}"),  # JSON
+    sa.Column("window_start", sa.BigInteger, nullable=False),
+    sa.Column("window_end", sa.BigInteger, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False, server_default="none"),
+    sa.Column("action_result", sa.Text, nullable=False, server_default="{}"),  # JSON
+    sa.Column("webhook", sa.Text, nullable=False, server_default="{}"),  # JSON: delivery
+    sa.Column("fired_at", sa.BigInteger, nullable=False),
+    sa.Column("acked_by", sa.String(255), nullable=True),
+    sa.Column("acked_at", sa.BigInteger, nullable=True),
+    sa.Column("ack_comment", sa.Text, nullable=False, server_default=""),
+    sa.Index(None, "model", "rule", "fired_at"),
+)

@@ -1,0 +1,98 @@
+"""What happens when an alert fires, besides its record and a log line: a webhook POST and
+the contract's action (roll the alias back, or start the retraining command)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import shlex
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+SIGNATURE_HEADER = "X-Shipway-Signature"
+
+
+def sign(body: bytes, secret: str) -> str:
+    """``sha256=<hex HMAC-SHA256 of the body>``, as GitHub signs its webhooks."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post_webhook(
+    url: str,
+    payload: dict[str, Any],
+    *,
+    secret: str | None,
+    attempts: int = 4,
+    backoff: float = 0.5,
+    timeout: float = 5.0,
+) -> dict[str, Any]:
+    """POST ``payload`` as JSON, retrying transport errors and 5xx/429 answers with
+    doubling waits. Never raises: returns what happened, to be kept with the alert."""
+    body = orjson.dumps(payload)
+    headers = {"Content-Type": "application/json", "User-Agent": "shipway-monitor"}
+    if secret:
+        headers[SIGNATURE_HEADER] = sign(body, secret)
+    tries: list[str] = []
+    delay = backoff
+    for attempt in range(1, attempts + 1):
+        try:
+            response = httpx.post(url, content=body, headers=headers, timeout=timeout)
+        except httpx.HTTPError as exc:
+            tries.append(f"{type(exc).__name__}: {exc}")
+        else:
+            if response.status_code < 300:
+                return {"status": "delivered", "attempts": attempt, "code": response.status_code}
+            tries.append(f"HTTP {response.status_code}")
+            if response.status_code < 500 and response.status_code != 429:
+                break  # the receiver refused it; retrying will not help
+        if attempt < attempts:
+            time.sleep(delay)
+            delay *= 2
+    return {"status": "failed", "attempts": len(tries), "errors": tries}
+
+
+def start_retraining(
+    command: str, context: dict[str, Any], log_dir: Path, cwd: Path | None = None
+) -> dict[str, Any]:
+    """Start ``command`` (through the shell) with the alert's context in environment
+    variables; runs it creates are tagged ``shipway.alert``. Returns at once."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"retrain-alert-{context['alert_id']}.log"
+    env = dict(os.environ)
+    env.update(
+        {
+            "SHIPWAY_ALERT_ID": str(context["alert_id"]),
+            "SHIPWAY_ALERT_RULE": str(context["rule"]),
+            "SHIPWAY_ALERT_MODEL": str(context["model"]),
+            "SHIPWAY_ALERT_VERSION": str(context.get("version") or ""),
+            "SHIPWAY_ALERT_JSON": orjson.dumps(context).decode(),
+        }
+    )
+    try:
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                ["/bin/sh", "-c", command],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=cwd,
+                start_new_session=True,
+            )
+    except OSError as exc:
+        return {"status": "failed", "error": str(exc), "command": command}
+    # a reaper thread waits for it, so it never lingers as a zombie
+    threading.Thread(target=process.wait, name="shipway-retrain", daemon=True).start()
+    return {
+        "status": "started",
+        "pid": process.pid,
+        "command": shlex.split(command)[0] if command.strip() else command,
+        "log": str(log_path),
+    }

@@ -1,0 +1,108 @@
+"""Profiles from the prediction log (per version, arm and time bucket) and from a dataset
+version (the reference)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from shipway.models.loaded import LoadedModel
+from shipway.monitoring.sketches import CATEGORICAL, NUMERIC, Profile, profile_table
+
+PREDICTION = "@prediction"
+LATENCY = "@latency_ms"
+Bounds = dict[str, tuple[float | None, float | None]]
+
+
+def feature_kinds(model: LoadedModel) -> dict[str, str]:
+    """Numeric for int and float inputs, categorical for the rest; the prediction is
+    categorical for classifiers."""
+    kinds: dict[str, str] = {}
+    if model.signature is not None:
+        for column in model.signature.columns:
+            kinds[column.name] = NUMERIC if column.type in ("int", "float") else CATEGORICAL
+    kinds[PREDICTION] = CATEGORICAL if model.classes else NUMERIC
+    return kinds
+
+
+def schema_bounds(schema: Mapping[str, Any]) -> Bounds:
+    return {
+        name: (column.get("min"), column.get("max"))
+        for name, column in schema.items()
+        if "min" in column or "max" in column
+    }
+
+
+def flatten_log(table: Any) -> Any:
+    """The log's ``inputs`` struct as top-level columns, next to the prediction and latency."""
+    import pyarrow as pa
+
+    inputs = table.column("inputs").combine_chunks()
+    columns = {inputs.type.field(i).name: inputs.field(i) for i in range(inputs.type.num_fields)}
+    prediction = table.column("prediction").combine_chunks()
+    if pa.types.is_fixed_size_list(prediction.type):  # multi-output: the first output
+        prediction = prediction.flatten().take(
+            pa.array(np.arange(len(prediction)) * prediction.type.list_size)
+        )
+    columns[PREDICTION] = prediction
+    columns[LATENCY] = table.column("latency_ms")
+    return pa.table(columns)
+
+
+def profile_log(
+    table: Any, kinds: Mapping[str, str], bounds: Bounds, bucket_seconds: int
+) -> dict[tuple[int, str, int], Profile]:
+    """Profiles of a prediction-log table keyed by (version, arm, bucket start in ms)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return {}
+    all_kinds = {**kinds, LATENCY: NUMERIC}
+    flat = flatten_log(table)
+    times = table.column("time").cast(pa.int64()).to_numpy()
+    bucket_ms = bucket_seconds * 1000
+    buckets = times // bucket_ms * bucket_ms
+    versions = table.column("version").to_numpy()
+    arms = table.column("arm").to_numpy(zero_copy_only=False)
+    out: dict[tuple[int, str, int], Profile] = {}
+    keys = np.unique(np.stack([versions.astype(np.int64), buckets]), axis=1).T
+    for version, bucket in keys:
+        base = (versions == version) & (buckets == bucket)
+        for arm in np.unique(arms[base]):
+            mask = base & (arms == arm)
+            part = flat if mask.all() else flat.filter(pa.array(mask))
+            profile = profile_table(part, all_kinds, bounds)
+            out[(int(version), str(arm), int(bucket))] = profile
+    del pc
+    return out
+
+
+def reference_profile(
+    frame: Any,
+    model: LoadedModel,
+    kinds: Mapping[str, str],
+    bounds: Bounds,
+    max_rows: int = 200_000,
+) -> Profile:
+    """Profile a dataset's model inputs and the model's predictions on them."""
+    import pyarrow as pa
+
+    if len(frame) > max_rows:
+        frame = frame.sample(max_rows, random_state=0)
+    names = [n for n in kinds if n != PREDICTION and n in frame.columns]
+    table = pa.Table.from_pandas(frame[names], preserve_index=False)
+    profile = profile_table(table, {n: kinds[n] for n in names}, bounds)
+    try:
+        predicted = np.asarray(model.predict(frame[names]))
+    except Exception:  # inputs the model cannot take: no prediction reference
+        return profile
+    if predicted.ndim > 1:
+        predicted = predicted[:, 0]
+    values = pa.array(predicted.astype(str) if kinds[PREDICTION] == CATEGORICAL else predicted)
+    profile.columns.update(
+        profile_table(pa.table({PREDICTION: values}), {PREDICTION: kinds[PREDICTION]}).columns
+    )
+    return profile
