@@ -58,6 +58,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("retry_backoff", 0.2, "Seconds before the first retry; doubles each time.", float),
     Setting("capture_packages", True, "Record installed package versions at run start.", bool),
+    Setting(
+        "monitor_interval",
+        300.0,
+        "Seconds between the platform server's monitor runs (0: never; `shipway monitor run`).",
+        float,
+    ),
     Setting("s3_endpoint_url", "", "S3 endpoint for s3:// blobs; empty: AWS_ENDPOINT_URL or AWS."),
 )
 
@@ -100,6 +106,7 @@ class Settings:
     retries: int
     retry_backoff: float
     capture_packages: bool
+    monitor_interval: float
     s3_endpoint_url: str
 
     @classmethod

@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 import yaml
-from conftest import Project
+from churn_project import Project
 
 from shipway.contracts.report import to_html, to_junit, to_markdown
 from shipway.records import GateReport

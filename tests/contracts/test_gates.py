@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Project
+from churn_project import Project
 from sklearn.metrics import accuracy_score, f1_score, recall_score, roc_auc_score
 
 import shipway as sw

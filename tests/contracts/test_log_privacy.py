@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 import httpx
-from conftest import Project
+from churn_project import Project
 
 from shipway.cli.churn import FEATURES
 from shipway.client.serving import ClientModelSource

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import Project, build_project
+from churn_project import Project, build_project
 
 import shipway as sw
 from shipway.api.server import BackgroundServer

@@ -18,6 +18,7 @@ from shipway.api.routes import (
     experiments,
     metrics,
     models,
+    monitoring,
     runs,
     serving,
 )
@@ -53,6 +54,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         blobs,
         models,
         contracts,
+        monitoring,
         serving,
         accounts,
     )

@@ -29,9 +29,19 @@ def _config(services: Services, host: str, port: int, **kwargs: Any) -> uvicorn.
 
 
 def serve(services: Services, host: str, port: int, log_level: str = "info") -> None:
-    """Serve until interrupted."""
+    """Serve until interrupted, running the monitor every ``monitor_interval`` seconds."""
+    from shipway.monitoring.loop import MonitorLoop
+
     check_port(host, port)
-    uvicorn.Server(_config(services, host, port, log_level=log_level)).run()
+    monitor = MonitorLoop(
+        lambda: services.as_actor("monitor").monitoring.run_all(),
+        services.settings.monitor_interval,
+    )
+    monitor.start()
+    try:
+        uvicorn.Server(_config(services, host, port, log_level=log_level)).run()
+    finally:
+        monitor.stop()
 
 
 def check_port(host: str, port: int) -> None:

@@ -18,6 +18,7 @@ from shipway.cli import (
     demo,
     experiments,
     models,
+    monitoring,
     runs,
     server,
     serving,
@@ -47,6 +48,9 @@ app.command("reject")(contracts.reject)
 app.command("review")(contracts.review)
 app.command("promote")(contracts.promote)
 app.add_typer(contracts.ci, name="ci")
+app.add_typer(monitoring.monitor, name="monitor")
+app.add_typer(monitoring.feedback, name="feedback")
+app.add_typer(monitoring.alerts, name="alerts")
 app.add_typer(accounts.users, name="users")
 app.add_typer(accounts.tokens, name="tokens")
 app.add_typer(accounts.events, name="events")

@@ -9,7 +9,9 @@ from typing import Any
 
 from shipway.client.backend import Backend
 from shipway.config import Settings
+from shipway.errors import InvalidInput
 from shipway.records import (
+    Alert,
     AliasEvent,
     Approval,
     Artifact,
@@ -285,6 +287,38 @@ class Client:
 
     def promotions(self, name: str) -> list[Promotion]:
         return self.backend.promotions(name)
+
+    # monitoring
+    def log_feedback(self, name: str, items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Ground truth for logged predictions: ``[{"request_id", "row" (default 0),
+        "label"}, …]``. Returns ``accepted``, ``duplicates``, ``updated``, ``unknown`` (ids
+        not in the prediction log, not stored) and ``invalid`` (with reasons)."""
+        return self.backend.feedback_log(name, items)
+
+    def monitor(self, name: str) -> dict[str, Any]:
+        """Profile new predictions and evaluate the contract's monitoring rules now."""
+        return self.backend.monitor_run(name)
+
+    def monitoring_report(self, name: str, window: str | int = "24h") -> dict[str, Any]:
+        """The monitoring report of the last ``window`` (a duration such as "24h", or
+        seconds)."""
+        from shipway.contracts.spec import duration
+
+        seconds = duration(window)
+        if seconds is None:
+            raise InvalidInput(f"window {window!r} is not a duration; write 30m, 24h or 7d")
+        return self.backend.monitor_report(name, int(seconds))
+
+    def list_alerts(
+        self, model: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[Alert]:
+        return self.backend.alerts_list(model, status, limit)
+
+    def get_alert(self, alert_id: int) -> Alert:
+        return self.backend.alert_get(alert_id)
+
+    def ack_alert(self, alert_id: int, comment: str = "") -> Alert:
+        return self.backend.alert_ack(alert_id, comment)
 
     # users, tokens, audit
     def create_user(self, name: str, role: str = "viewer") -> User:

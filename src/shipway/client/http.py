@@ -22,6 +22,7 @@ import orjson
 from shipway import errors
 from shipway.client.contracts_backends import ContractsOverHttp
 from shipway.client.models_backends import ModelsOverHttp
+from shipway.client.monitoring_backends import MonitoringOverHttp
 from shipway.client.serving_backends import ServingOverHttp
 from shipway.config import Settings
 from shipway.records import (
@@ -50,7 +51,7 @@ RETRY_STATUS = {502, 503, 504}
 CHUNK = 1 << 20
 
 
-class HttpBackend(ModelsOverHttp, ServingOverHttp, ContractsOverHttp):
+class HttpBackend(ModelsOverHttp, ServingOverHttp, ContractsOverHttp, MonitoringOverHttp):
     def __init__(self, settings: Settings, uri: str, token: str | None = None) -> None:
         if not uri.startswith(("http://", "https://")):
             raise errors.InvalidInput(f"{uri!r} is not a server URL; use http://HOST:PORT")

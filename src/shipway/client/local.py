@@ -8,6 +8,7 @@ from typing import Any
 
 from shipway.client.contracts_backends import ContractsInProcess
 from shipway.client.models_backends import ModelsInProcess
+from shipway.client.monitoring_backends import MonitoringInProcess
 from shipway.client.serving_backends import ServingInProcess
 from shipway.config import Settings
 from shipway.records import (
@@ -29,7 +30,7 @@ from shipway.services import Services
 from shipway.store.metrics import Series
 
 
-class LocalBackend(ModelsInProcess, ServingInProcess, ContractsInProcess):
+class LocalBackend(ModelsInProcess, ServingInProcess, ContractsInProcess, MonitoringInProcess):
     def __init__(self, settings: Settings) -> None:
         self.services = Services.open(settings, actor=settings.user or None)
         self.location = str(settings.home)

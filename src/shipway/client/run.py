@@ -8,6 +8,7 @@ leaves the run "running", which is the truth as far as anyone can know.
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 import tempfile
 import threading
@@ -219,6 +220,9 @@ def _is_int64(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
+ALERT_TAG = "shipway.alert"  # set on runs a monitoring alert's retraining command starts
+
+
 def start_run(
     experiment: str | None = None,
     name: str | None = None,
@@ -240,6 +244,9 @@ def start_run(
     commit, branch, remote and dirty diff, the entry point, Python, platform and packages.
     """
     client = client or Client()
+    alert = os.environ.get("SHIPWAY_ALERT_ID")
+    if alert:  # started by the monitor's retraining action: link the run to its alert
+        tags = {**(tags or {}), ALERT_TAG: alert}
     if nested and parent_id is None:
         parent = active_run()
         parent_id = parent.id if parent else None
@@ -298,4 +305,4 @@ def _at_exit() -> None:
 
 atexit.register(_at_exit)
 
-__all__ = ["ActiveRun", "active_run", "start_run"]
+__all__ = ["ALERT_TAG", "ActiveRun", "active_run", "start_run"]

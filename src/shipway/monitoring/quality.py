@@ -31,7 +31,10 @@ def joined(files: Sequence[Path], labels: Any, start: int, end: int) -> Any:
             f"CREATE VIEW log AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
         )
         con.register("labels", labels)
-        has_proba = "probabilities" in [r[0] for r in con.sql("DESCRIBE log").fetchall()]
+        columns = [r[0] for r in con.sql("DESCRIBE log").fetchall()]
+        if "time" not in columns:  # only segments that carry error counts
+            return None
+        has_proba = "probabilities" in columns
         proba = "l.probabilities" if has_proba else "NULL"
         return con.sql(
             f"""SELECT l.version, l.arm, epoch_ms(l.time) AS time_ms, l.prediction,

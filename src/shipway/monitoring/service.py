@@ -42,6 +42,7 @@ from shipway.monitoring.sketches import Profile
 from shipway.records import Alert, ModelVersion
 from shipway.registry.service import RegistryService
 from shipway.serving.predictions import PredictionLogService
+from shipway.serving.predlog import read_counts
 from shipway.store import events
 from shipway.store.db import Database
 from shipway.store.tables import (
@@ -317,6 +318,12 @@ class MonitoringService:
             (path,) = self.predictions.local_files([segment])
             table = pq.read_table(path)
             profiles = profile_log(table, kinds_by_version[segment.version], bounds, bucket)
+            errors, dropped = read_counts(table.schema.metadata)
+            if errors or dropped:  # counted by the server; kept with the segment's last bucket
+                start = segment.last_time // (bucket * 1000) * bucket * 1000
+                counted = profiles.setdefault((segment.version, "primary", start), Profile())
+                counted.errors += errors
+                counted.dropped += dropped
             self._merge(name, segment.id, bucket, profiles)
             done += 1
             rows += table.num_rows
@@ -758,6 +765,30 @@ class MonitoringService:
             return {"status": "failed", "reason": str(exc)}
         first["rollback"] = alert.id
         return {"status": "rolled back", "from": event.from_version, "to": event.to_version}
+
+    def monitored(self) -> list[str]:
+        """Models whose current contract has monitoring rules."""
+        names = [m.name for m in self.registry.list_models()]
+        out = []
+        for name in names:
+            try:
+                spec = self._spec(name)
+            except NotFound:
+                continue
+            if spec["monitoring"].get("rules"):
+                out.append(name)
+        return out
+
+    def run_all(self) -> dict[str, Any]:
+        """``run`` for every monitored model; a failing model is logged, not fatal."""
+        results: dict[str, Any] = {}
+        for name in self.monitored():
+            try:
+                results[name] = self.run(name)
+            except Exception as exc:  # keep monitoring the others
+                log.exception("monitoring %s failed", name)
+                results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        return results
 
     # alerts --------------------------------------------------------------------------
 

@@ -211,6 +211,8 @@ class Server:
             response = envelope(
                 500, "internal_error", "internal server error; see the server log", v2=v2
             )
+        if status >= 400 and label[0]:
+            self.runtime.count_error(label[0], label[1])
         elapsed = time.perf_counter() - t0
         response.headers["x-request-id"] = request_id
         self.metrics.requests.labels(label[0] or name, label[1], protocol, str(status)).inc()

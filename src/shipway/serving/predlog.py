@@ -16,6 +16,7 @@ import hashlib
 import logging
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,10 @@ class PredictionLogWriter:
         self.dropped = 0
         self.written = 0
         self._queue: collections.deque[PredictionRecord] = collections.deque()
+        # per model version: [failed requests, dropped rows] since its last segment, written
+        # into the next segment's Parquet metadata (a segment of no rows if need be)
+        self._counts: dict[tuple[str, int], list[int]] = {}
+        self._counts_lock = threading.Lock()
         self._queued_rows = 0
         self._wake = threading.Event()
         self._stop = False
@@ -95,6 +100,7 @@ class PredictionLogWriter:
         """Queue one record; ``False`` (and counted as dropped) when the queue is full."""
         n = record.rows.n
         if self._queued_rows + n > self.max_rows or self._stop:
+            self._count(record.model, record.version, dropped=n)
             self.dropped += n
             if self.on_drop is not None:
                 self.on_drop(n)
@@ -104,6 +110,16 @@ class PredictionLogWriter:
         if self._queued_rows >= self.segment_rows:
             self._wake.set()
         return True
+
+    def count_error(self, model: str, version: int) -> None:
+        """A request to this version failed; monitoring reads the count per segment."""
+        self._count(model, version, errors=1)
+
+    def _count(self, model: str, version: int, *, errors: int = 0, dropped: int = 0) -> None:
+        with self._counts_lock:
+            counts = self._counts.setdefault((model, version), [0, 0])
+            counts[0] += errors
+            counts[1] += dropped
 
     def flush(self, timeout: float = 30.0) -> None:
         """Write everything queued now and wait until it is written."""
@@ -136,15 +152,18 @@ class PredictionLogWriter:
             record = self._queue.popleft()
             self._queued_rows -= record.rows.n
             batch.append(record)
-        if not batch:
+        with self._counts_lock:
+            counts, self._counts = self._counts, {}
+        if not batch and not counts:
             return
-        groups: dict[tuple[str, int], list[PredictionRecord]] = {}
+        groups: dict[tuple[str, int], list[PredictionRecord]] = {key: [] for key in counts}
         for record in batch:
             groups.setdefault((record.model, record.version), []).append(record)
         for (model, version), records in groups.items():
             rows = sum(r.rows.n for r in records)
+            errors, dropped = counts.get((model, version), (0, 0))
             try:
-                self._write(model, version, records)
+                self._write(model, version, records, errors, dropped)
             except Exception:  # a full disk, a store that is down: count, log, keep serving
                 log.exception(
                     "prediction log: could not write %d rows of %s/%s", rows, model, version
@@ -157,17 +176,45 @@ class PredictionLogWriter:
                 if self.on_write is not None:
                     self.on_write(rows)
 
-    def _write(self, model: str, version: int, records: list[PredictionRecord]) -> None:
+    def _write(
+        self,
+        model: str,
+        version: int,
+        records: list[PredictionRecord],
+        errors: int = 0,
+        dropped: int = 0,
+    ) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = build_table(records, pa)
-        first = min(r.time_ms for r in records)
-        last = max(r.time_ms for r in records)
+        if records:
+            table = build_table(records, pa)
+            first = min(r.time_ms for r in records)
+            last = max(r.time_ms for r in records)
+        else:  # only counts to report
+            table = pa.table({"request_id": pa.array([], pa.string())})
+            first = last = int(time.time() * 1000)
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), **counts_metadata(errors, dropped)}
+        )
         with tempfile.TemporaryDirectory(prefix="shipway-predlog-") as tmp:
             path = Path(tmp) / "segment.parquet"
             pq.write_table(table, path, compression="zstd")
             self.sink(model, version, path, table.num_rows, first, last)
+
+
+ERRORS_KEY = b"shipway.errors"
+DROPPED_KEY = b"shipway.dropped"
+
+
+def counts_metadata(errors: int, dropped: int) -> dict[bytes, bytes]:
+    return {ERRORS_KEY: str(errors).encode(), DROPPED_KEY: str(dropped).encode()}
+
+
+def read_counts(metadata: dict[bytes, bytes] | None) -> tuple[int, int]:
+    """(failed requests, dropped rows) a segment reports (0, 0 for older segments)."""
+    metadata = metadata or {}
+    return int(metadata.get(ERRORS_KEY, b"0")), int(metadata.get(DROPPED_KEY, b"0"))
 
 
 def build_table(records: list[PredictionRecord], pa: Any) -> Any:

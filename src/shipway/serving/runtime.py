@@ -395,6 +395,10 @@ class Runtime:
             details={"model": name, "served": sorted(self.expected)},
         )
 
+    def count_error(self, model: str, label: str) -> None:
+        if self.writer is not None and label.isdigit():
+            self.writer.count_error(model, int(label))
+
     def log_prediction(
         self,
         endpoint: Endpoint,
