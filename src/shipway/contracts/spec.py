@@ -635,7 +635,7 @@ def _rule(
     if kind == "live" and not out.get("metrics"):
         check.add(path, "name a metric floor, e.g. accuracy_below: 0.85")
     thresholds = [k for k in RULES[kind] if k in out and k not in ("method", "features")]
-    if kind != "live" and not thresholds:
+    if kind not in ("live", "feature_drift") and not thresholds:
         choices = [k for k in RULES[kind] if k.endswith(("above", "threshold"))]
         check.add(path, f"give a threshold: {' or '.join(choices)}")
     return out

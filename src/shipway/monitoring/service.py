@@ -493,6 +493,9 @@ class MonitoringService:
         monitoring = spec["monitoring"]
         profiled = self.update_profiles(name)
         now = now or now_ms()
+        # windows are whole buckets, the latest ending with the bucket that holds ``now``
+        bucket_ms = bucket_seconds(monitoring) * 1000
+        end = (now // bucket_ms + 1) * bucket_ms
         default_window = int(monitoring.get("window") or DEFAULT_WINDOW)
         fired: list[Alert] = []
         checked: list[dict[str, Any]] = []
@@ -500,7 +503,7 @@ class MonitoringService:
             window_ms = int(rule.get("window", default_window)) * 1000
             count = int(rule.get("for_windows", 1))
             results = [
-                self._evaluate(name, kind, rule, now - (k + 1) * window_ms, now - k * window_ms)
+                self._evaluate(name, kind, rule, end - (k + 1) * window_ms, end - k * window_ms)
                 for k in range(count)
             ]
             for version in sorted({v for r in results for v in r}):
@@ -517,7 +520,9 @@ class MonitoringService:
                     }
                 )
                 if breached:
-                    alert = self._fire(name, version, kind, rule, latest, now, window_ms, count)
+                    alert = self._fire(
+                        name, version, kind, rule, latest, now, end, window_ms, count
+                    )
                     if alert is not None:
                         fired.append(alert)
         acted = self._act(name, monitoring, fired)
@@ -655,6 +660,7 @@ class MonitoringService:
         rule: Mapping[str, Any],
         result: dict[str, Any],
         now: int,
+        end: int,
         window_ms: int,
         count: int,
     ) -> Alert | None:
@@ -684,8 +690,8 @@ class MonitoringService:
                     status="open",
                     message=message,
                     evidence=orjson.dumps(evidence, option=orjson.OPT_SERIALIZE_NUMPY).decode(),
-                    window_start=now - window_ms * count,
-                    window_end=now,
+                    window_start=end - window_ms * count,
+                    window_end=end,
                     action="none",
                     fired_at=now,
                 )
@@ -832,9 +838,11 @@ class MonitoringService:
         spec = self._spec(name)
         self.update_profiles(name)
         now = now or now_ms()
-        start = now - window_seconds * 1000
-        window = self.window(name, start, now)
-        scored = self.quality(name, start, now)
+        bucket_ms = bucket_seconds(spec["monitoring"]) * 1000
+        end = (now // bucket_ms + 1) * bucket_ms
+        start = end - window_seconds * 1000
+        window = self.window(name, start, end)
+        scored = self.quality(name, start, end)
         versions: dict[str, Any] = {}
         for (version, arm), profile in sorted(window.items()):
             entry = versions.setdefault(str(version), {"arms": {}})
@@ -856,10 +864,10 @@ class MonitoringService:
                 name, int(label), merged, spec["monitoring"]["rules"].get("drift")
             )
             versions[label]["data_quality"] = self.data_quality(name, merged)
-        series = self._series(name, start, now, spec)
+        series = self._series(name, start, end, spec)
         return {
             "model": name,
-            "window": {"start": start, "end": now, "seconds": window_seconds},
+            "window": {"start": start, "end": end, "seconds": window_seconds},
             "production": self._production(name),
             "versions": versions,
             "series": series,
