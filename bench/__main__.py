@@ -10,7 +10,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from bench import datasets, datasets_profile, ingest, models, search, serving
+from bench import datasets, datasets_profile, ingest, models, monitoring, search, serving
 from bench.common import Result, machine
 
 SUITES = {
@@ -20,6 +20,7 @@ SUITES = {
     "datasets_profile": datasets_profile,
     "models": models,
     "serving": serving,
+    "monitoring": monitoring,
 }
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 

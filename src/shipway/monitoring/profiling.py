@@ -65,18 +65,33 @@ def profile_log(
     times = table.column("time").cast(pa.int64()).to_numpy()
     bucket_ms = bucket_seconds * 1000
     buckets = times // bucket_ms * bucket_ms
-    versions = table.column("version").to_numpy()
-    arms = table.column("arm").to_numpy(zero_copy_only=False)
+    versions = table.column("version").combine_chunks()
+    arms = table.column("arm").combine_chunks()
     out: dict[tuple[int, str, int], Profile] = {}
-    keys = np.unique(np.stack([versions.astype(np.int64), buckets]), axis=1).T
-    for version, bucket in keys:
-        base = (versions == version) & (buckets == bucket)
-        for arm in np.unique(arms[base]):
-            mask = base & (arms == arm)
-            part = flat if mask.all() else flat.filter(pa.array(mask))
-            profile = profile_table(part, all_kinds, bounds)
-            out[(int(version), str(arm), int(bucket))] = profile
-    del pc
+    # a segment is usually one version, one arm and one or two buckets: test before masking
+    version_values = pc.unique(versions).to_pylist()
+    arm_values = pc.unique(arms).to_pylist()
+    first, last = int(buckets.min()), int(buckets.max())
+    bucket_values = [first] if first == last else np.unique(buckets).tolist()
+    for version in version_values:
+        by_version = (
+            None
+            if len(version_values) == 1
+            else pc.equal(versions, version).to_numpy(zero_copy_only=False)
+        )
+        for arm in arm_values:
+            by_arm = (
+                None if len(arm_values) == 1 else pc.equal(arms, arm).to_numpy(zero_copy_only=False)
+            )
+            for bucket in bucket_values:
+                mask = None if len(bucket_values) == 1 else buckets == bucket
+                for extra in (by_version, by_arm):
+                    if extra is not None:
+                        mask = extra if mask is None else mask & extra
+                if mask is not None and not mask.any():
+                    continue
+                part = flat if mask is None else flat.filter(pa.array(mask))
+                out[(int(version), str(arm), int(bucket))] = profile_table(part, all_kinds, bounds)
     return out
 
 

@@ -1,7 +1,7 @@
 """Mergeable profiles of a table: what monitoring keeps instead of raw rows.
 
-A numeric column is a KLL quantile sketch (Apache DataSketches; ~1.3% rank error at
-k=200) plus exact count, nulls, sum and sum of squares; a categorical column is exact
+A numeric column is a KLL quantile sketch (Apache DataSketches; ~0.65% rank error at
+k=400) plus exact count, nulls, sum and sum of squares; a categorical column is exact
 counts of its values (the most frequent ``MAX_CATEGORIES``, the rest summed under
 ``OTHER``). Both merge exactly as sketches do, so an hourly profile and a day's profile
 are the same kind of object, and a window's profile is the merge of its buckets.
@@ -24,7 +24,7 @@ import orjson
 
 from shipway.errors import MissingDependency
 
-K = 200
+K = 400
 MAX_CATEGORIES = 1000
 OTHER = "<other>"
 NUMERIC = "numeric"
