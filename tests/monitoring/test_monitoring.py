@@ -44,6 +44,12 @@ def monitor_services(local_project: Project) -> Iterator[Services]:
     svc.close()
 
 
+def late_in_hour() -> int:
+    """A "now" 55 minutes into the current clock hour: windows are whole buckets (here:
+    hours), so rows logged up to 50 minutes before it share its window."""
+    return int(time.time() * 1000) // HOUR * HOUR + 55 * 60_000
+
+
 def promote_v1(project: Project) -> None:
     """production: v2, then v1 (so a rollback has somewhere to go)."""
     project.client.promote("churn", 2, force=True, reason="first")
@@ -135,7 +141,7 @@ def test_drift_rule_names_the_shifted_feature_and_rolls_production_back(
 ) -> None:
     monitoring(local_project, "  drift: {share_above: 0.2, window: 1h}\n  on_breach: rollback\n")
     promote_v1(local_project)
-    now = int(time.time() * 1000)
+    now = late_in_hour()
     log_rows(local_project, local_project.holdout, now - 50 * 60_000, step=1000)
     quiet = monitor_services.monitoring.run("churn", now=now)
     assert quiet["alerts"] == [] and quiet["checked"][0]["status"] == "ok"
@@ -160,7 +166,7 @@ def test_feature_drift_and_insufficient_windows(
         local_project,
         "  feature_drift: {features: [support_calls, plan], window: 1h, min_rows: 50}\n",
     )
-    now = int(time.time() * 1000)
+    now = late_in_hour()
     log_rows(local_project, shifted(local_project.holdout.head(20)), now - 10 * 60_000)
     small = monitor_services.monitoring.run("churn", now=now)
     assert small["alerts"] == [] and small["checked"][0]["status"] == "insufficient"
@@ -210,9 +216,8 @@ def test_latency_error_and_drop_rules_with_cooldown(
     )
     client = local_project.client
     now = int(time.time() * 1000)
-    log_rows(
-        local_project, local_project.holdout.head(100), now - 60_000, step=100, latency_ms=80.0
-    )
+    start = now // 300_000 * 300_000  # this 5-minute bucket, as the writer's counts
+    log_rows(local_project, local_project.holdout.head(100), start, step=1, latency_ms=80.0)
     # the server's writer: failed requests and a full queue travel with its segments
     writer = PredictionLogWriter(
         lambda m, v, path, rows, first, last: client.backend.prediction_segment_add(
@@ -298,7 +303,7 @@ def test_webhook_is_retried_signed_and_recorded(
         "  drift: {share_above: 0.2, window: 1h}\n"
         f"  webhook: {{url: '{receiver}', secret_env: HOOK_SECRET}}\n",
     )
-    now = int(time.time() * 1000)
+    now = late_in_hour()
     log_rows(local_project, shifted(local_project.holdout), now - 10 * 60_000, step=100)
     (alert,) = monitor_services.monitoring.run("churn", now=now)["alerts"]
     assert alert["webhook"] == {"status": "delivered", "attempts": 3, "code": 204}
@@ -315,7 +320,7 @@ def test_a_webhook_that_is_down_is_recorded_and_monitoring_goes_on(
         local_project,
         "  drift: {share_above: 0.2, window: 1h}\n  webhook: {url: 'http://127.0.0.1:9/down'}\n",
     )
-    now = int(time.time() * 1000)
+    now = late_in_hour()
     log_rows(local_project, shifted(local_project.holdout), now - 10 * 60_000, step=100)
     (alert,) = monitor_services.monitoring.run("churn", now=now)["alerts"]
     assert alert["webhook"]["status"] == "failed" and alert["webhook"]["attempts"] == 4
@@ -340,7 +345,7 @@ def test_retrain_action_starts_the_command_and_its_run_is_linked(
         "  drift: {share_above: 0.2, window: 1h}\n  on_breach: retrain\n"
         f"  retrain: {{command: '{sys.executable} {script}'}}\n",
     )
-    now = int(time.time() * 1000)
+    now = late_in_hour()
     log_rows(local_project, shifted(local_project.holdout), now - 10 * 60_000, step=100)
     (alert,) = monitor_services.monitoring.run("churn", now=now)["alerts"]
     assert alert["action"] == "retrain" and alert["action_result"]["status"] == "started"
@@ -364,7 +369,7 @@ def test_reference_missing_a_feature_is_reported_not_drift(
         "churn-partial", tmp_path / "partial.csv", client=local_project.client
     ).ref
     monitoring(local_project, f"  reference: {ref}\n  drift: {{share_above: 0.2, window: 1h}}\n")
-    now = int(time.time() * 1000)
+    now = late_in_hour()
     log_rows(local_project, local_project.holdout, now - 10 * 60_000, step=100)
     monitor_services.monitoring.run("churn", now=now)
     report = monitor_services.monitoring.report("churn", 3600, now=now)
@@ -382,8 +387,8 @@ def test_report_and_alerts_through_the_client(project: Project) -> None:
     )
     promote_v1(project)
     client = project.client
-    now = int(time.time() * 1000)
-    ids = log_rows(project, shifted(project.holdout), now - 10 * 60_000, step=100)
+    now = int(time.time() * 1000) // HOUR * HOUR  # this hour's bucket
+    ids = log_rows(project, shifted(project.holdout), now + 1000, step=100)
     client.log_feedback(
         "churn",
         [
@@ -417,7 +422,10 @@ def test_periodic_loop_runs_every_monitored_model(
     monitoring(local_project, "  drift: {share_above: 0.2, window: 1h}\n")
     assert monitor_services.monitoring.monitored() == ["churn"]
     log_rows(
-        local_project, shifted(local_project.holdout), int(time.time() * 1000) - 60_000, step=10
+        local_project,
+        shifted(local_project.holdout),
+        int(time.time() * 1000) // HOUR * HOUR + 1000,
+        step=10,
     )
     loop = MonitorLoop(monitor_services.monitoring.run_all, interval=0.1)
     loop.start()

@@ -16,6 +16,7 @@ import math
 import os
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import reduce
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,8 @@ from shipway.store.upsert import insert_missing
 log = logging.getLogger("shipway.monitoring")
 DEFAULT_WINDOW = 3600
 MAX_FEEDBACK = 100_000
+BATCH_SEGMENTS = 64  # segments profiled per transaction
+LOG_COLUMNS = ["time", "version", "arm", "latency_ms", "inputs", "prediction"]
 
 
 def now_ms() -> int:
@@ -311,34 +314,61 @@ class MonitoringService:
             (s for s in self.predictions.segments(name) if s.id > watermark), key=lambda s: s.id
         )
         kinds_by_version: dict[int, dict[str, str]] = {}
-        for segment in pending:
-            if segment.version not in kinds_by_version:
-                version = self.registry.get_version(name, segment.version)
-                kinds_by_version[segment.version] = feature_kinds(self._model(version))
+
+        def load(segment: Any) -> Any:
             (path,) = self.predictions.local_files([segment])
-            table = pq.read_table(path)
-            profiles = profile_log(table, kinds_by_version[segment.version], bounds, bucket)
-            errors, dropped = read_counts(table.schema.metadata)
-            if errors or dropped:  # counted by the server; kept with the segment's last bucket
-                start = segment.last_time // (bucket * 1000) * bucket * 1000
-                counted = profiles.setdefault((segment.version, "primary", start), Profile())
-                counted.errors += errors
-                counted.dropped += dropped
-            self._merge(name, segment.id, bucket, profiles)
-            done += 1
-            rows += table.num_rows
+            present = set(pq.read_schema(path).names)
+            return pq.read_table(path, columns=[c for c in LOG_COLUMNS if c in present])
+
+        # one thread fetches and decodes the next segment while this one is profiled
+        with ThreadPoolExecutor(1, thread_name_prefix="shipway-monitor-read") as reader:
+            for first in range(0, len(pending), BATCH_SEGMENTS):
+                chunk = pending[first : first + BATCH_SEGMENTS]
+                merged: dict[tuple[int, str, int], Profile] = {}
+                upcoming = reader.submit(load, chunk[0])
+                for i, segment in enumerate(chunk):
+                    table = upcoming.result()
+                    if i + 1 < len(chunk):
+                        upcoming = reader.submit(load, chunk[i + 1])
+                    if segment.version not in kinds_by_version:
+                        version = self.registry.get_version(name, segment.version)
+                        kinds_by_version[segment.version] = feature_kinds(self._model(version))
+                    profiles = profile_log(table, kinds_by_version[segment.version], bounds, bucket)
+                    errors, dropped = read_counts(table.schema.metadata)
+                    if errors or dropped:  # counted by the server; kept with its last bucket
+                        start = segment.last_time // (bucket * 1000) * bucket * 1000
+                        counted = profiles.setdefault(
+                            (segment.version, "primary", start), Profile()
+                        )
+                        counted.errors += errors
+                        counted.dropped += dropped
+                    for key, profile in profiles.items():
+                        merged.setdefault(key, Profile()).merge(profile)
+                    rows += table.num_rows
+                if not self._merge(name, watermark, chunk[-1].id, bucket, merged):
+                    break  # a concurrent run profiled these already
+                watermark = chunk[-1].id
+                done += len(chunk)
         return {"segments": done, "rows": rows}
 
     def _merge(
-        self, name: str, segment_id: int, bucket: int, profiles: dict[tuple[int, str, int], Profile]
-    ) -> None:
+        self,
+        name: str,
+        watermark: int,
+        segment_id: int,
+        bucket: int,
+        profiles: dict[tuple[int, str, int], Profile],
+    ) -> bool:
+        """Add ``profiles`` (of the segments after ``watermark`` up to ``segment_id``) to the
+        stored buckets and move the watermark, in one transaction; False if another run
+        moved the watermark first."""
         t = monitor_profiles
         with self.db.write() as conn:
             state = conn.execute(
                 sa.select(monitor_state).where(monitor_state.c.model == name).with_for_update()
             ).one()
-            if state.last_segment_id >= segment_id:
-                return  # a concurrent run profiled it already
+            if state.last_segment_id != watermark:
+                return False
             for (version, arm, start), profile in profiles.items():
                 where = sa.and_(
                     t.c.model == name,
@@ -374,6 +404,7 @@ class MonitoringService:
                 .where(monitor_state.c.model == name)
                 .values(last_segment_id=segment_id)
             )
+        return True
 
     def window(self, name: str, start: int, end: int) -> dict[tuple[int, str], Profile]:
         """The merged profile of each (version, arm) over buckets starting in [start, end)."""
