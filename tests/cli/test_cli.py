@@ -169,8 +169,17 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "signed off on v2: dana (data-science), eli (engineering)" in text
     assert "promoted churn v2 to production" in text
     assert "## Gate report #2: churn v2 ✅ passed" in out.stdout
+    # the monitoring act: drift and quality alerts on v3, production rolled back to v2
+    assert "normal traffic: 1200 predictions, 1200 labels; monitor: 0 alerts" in text
+    assert "most: tenure_months (wasserstein" in text
+    assert "rollback: rolled back (v3 -> v2)" in text
+    assert "live quality breached: accuracy" in text
     churn = json.loads(run_cli("models", "show", "churn", "--json", home=demo_home).stdout)
     assert churn["aliases"] == {"production": 2}
+    page = (demo_home / "demo-data" / "churn" / "monitoring.html").read_text()
+    assert "rolled back" in page and "tenure_months" in page and page.count("<svg") >= 3
+    alerts = json.loads(run_cli("alerts", "list", "--json", home=demo_home).stdout)
+    assert {a["rule"] for a in alerts} == {"drift", "live"}
 
 
 def test_server_on_a_taken_port_is_exit_1(tmp_path: Path) -> None:

@@ -38,9 +38,9 @@ def test_the_demo_contract_is_valid_and_normalised() -> None:
     assert spec["approvals"] == {"data-science": 1, "engineering": 1}
     monitoring = spec["monitoring"]
     assert monitoring["on_breach"] == "rollback"
-    assert monitoring["rules"]["drift"]["share_above"] == 0.3
+    assert monitoring["rules"]["drift"]["share_above"] == 0.2
     assert monitoring["rules"]["live"]["metrics"] == {"accuracy_below": 0.7}
-    assert monitoring["rules"]["live"]["window"] == 86400.0
+    assert monitoring["rules"]["live"]["window"] == 3600.0
     assert monitoring["rules"]["latency"]["window"] == 300.0
 
 
@@ -168,10 +168,12 @@ def test_hostile_or_malformed_values_are_problems_not_crashes() -> None:
     text = (
         contract_text("churn-holdout@3")
         .replace(
-            "  drift: {share_above: 0.3, for_windows: 1, severity: warning}",
+            "  drift: {share_above: 0.2, for_windows: 1, severity: warning}",
             "  drift: {share_above: 0.3, features: {plan: 5}}\n  live: {1: 2, accuracy_below: 0.7}",
         )
-        .replace("  live: {accuracy_below: 0.7, window: 1d, min_labels: 50}\n", "")
+        .replace(
+            "  live: {accuracy_below: 0.7, window: 1h, min_labels: 100, severity: critical}\n", ""
+        )
     )
     found = {p["field"]: p["message"] for p in problems(text)}
     assert "features is a list" in str(found["monitoring.drift.features"])

@@ -108,8 +108,8 @@ reproducibility: {{environment: true, data_linked: true}}
 approvals: {{data-science: 1, engineering: 1}}
 monitoring:
   window: 1h
-  drift: {{share_above: 0.3, for_windows: 1, severity: warning}}
-  live: {{accuracy_below: 0.7, window: 1d, min_labels: 50}}
+  drift: {{share_above: 0.2, for_windows: 1, severity: warning}}
+  live: {{accuracy_below: 0.7, window: 1h, min_labels: 100, severity: critical}}
   latency: {{p95_ms_above: 50, window: 5m}}
   errors: {{rate_above: 0.05, window: 5m}}
   on_breach: rollback

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 import shipway as sw
-from shipway.cli import demo_contracts
+from shipway.cli import demo_contracts, demo_monitoring
 from shipway.cli.common import Home, settings_for
 from shipway.cli.output import console
 from shipway.cli.runs import print_comparison
@@ -288,6 +288,7 @@ def demo(
         console.print(f"best by roc_auc: [bold]{best.name}[/] ({best.id})")
         _serve(client, best, _holdout_features())
         demo_contracts.run(client, url, settings.home / "demo-data" / "churn")
+        demo_monitoring.run(client, url, settings, settings.home / "demo-data" / "churn")
         console.print(f"\nserver: {url}   API docs: {url}/docs")
         console.print(f"log from Python: sw.set_tracking_uri({url!r})", highlight=False)
         console.print(f"list runs:       shipway runs list --home {settings.home}", highlight=False)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from shipway.cli.common import Home, Json, Uri, client_for
 from shipway.cli.output import console, print_json, table, when
@@ -70,7 +71,8 @@ def _print_alert_line(alert: Alert) -> None:
     action = f"; {alert.action}: {outcome}" if alert.action != "none" else ""
     colour = "red" if alert.severity == "critical" else "yellow"
     console.print(
-        f"[bold {colour}]alert #{alert.id}[/] [{alert.severity}] {alert.message}{action}",
+        f"[bold {colour}]alert #{alert.id}[/] {escape(f'[{alert.severity}]')} "
+        f"{escape(alert.message)}{escape(action)}",
         highlight=False,
     )
 
