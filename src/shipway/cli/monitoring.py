@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from shipway.cli.common import Home, Json, Uri, client_for
 from shipway.cli.output import console, print_json, table, when
+from shipway.client.run import ALERT_TAG
 from shipway.contracts.spec import duration
 from shipway.errors import InvalidInput
 from shipway.monitoring import report as render
@@ -258,8 +259,9 @@ def show(
     """
     with client_for(home, tracking_uri) as client:
         alert = client.get_alert(alert_id)
+        runs = list(client.search_runs(filter=f"tags.`{ALERT_TAG}` = '{alert.id}'"))
     if json:
-        print_json(alert.to_dict())
+        print_json(alert.to_dict() | {"runs": [r.id for r in runs]})
         return
     _print_alert_line(alert)
     console.print(f"window {when(alert.window_start)} – {when(alert.window_end)}; {alert.status}")
@@ -273,6 +275,8 @@ def show(
         console.print(f"action {alert.action}: {alert.action_result}", highlight=False)
     if alert.webhook:
         console.print(f"webhook: {alert.webhook}", highlight=False)
+    for run in runs:
+        console.print(f"retraining run: {run.id} ({run.experiment}/{run.name}, {run.status})")
 
 
 @alerts.command("ack")
