@@ -36,7 +36,8 @@ def test_feedback_monitor_and_alert_commands(local_project: Project, tmp_path: P
     client.set_contract(
         "churn",
         head
-        + "monitoring:\n  drift: {share_above: 0.2, window: 1h}\n  live: {accuracy_below: 0.7, window: 1h, min_labels: 50}\n",
+        + "monitoring:\n  drift: {share_above: 0.2, window: 1h}\n"
+        + "  live: {accuracy_below: 0.7, window: 1h, min_labels: 50}\n",
     )
     start = int(time.time() * 1000) // HOUR * HOUR + 1000
     moved = local_project.holdout.copy()
