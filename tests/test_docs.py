@@ -119,6 +119,7 @@ def test_readme_quickstart(command: str) -> None:
         "models.md",
         "serving.md",
         "contracts.md",
+        "monitoring.md",
         "reference/cli.md",
         "reference/http-api.md",
         "reference/settings.md",
