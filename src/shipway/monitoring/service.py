@@ -286,6 +286,7 @@ class MonitoringService:
 
     def update_profiles(self, name: str) -> dict[str, int]:
         """Profile every segment of the model's log past its watermark, once."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         spec = self._spec(name)
@@ -316,9 +317,10 @@ class MonitoringService:
         kinds_by_version: dict[int, dict[str, str]] = {}
 
         def load(segment: Any) -> Any:
-            (path,) = self.predictions.local_files([segment])
-            present = set(pq.read_schema(path).names)
-            return pq.read_table(path, columns=[c for c in LOG_COLUMNS if c in present])
+            # read once, verified, straight from the blob store (no cache copy to write)
+            data = pa.BufferReader(self.predictions.blobs.get_bytes(segment.digest))
+            present = set(pq.read_schema(data).names)
+            return pq.read_table(data, columns=[c for c in LOG_COLUMNS if c in present])
 
         # one thread fetches and decodes the next segment while this one is profiled
         with ThreadPoolExecutor(1, thread_name_prefix="shipway-monitor-read") as reader:
