@@ -575,6 +575,25 @@ def _monitoring(value: Any, check: _Checker, task: str | None) -> dict[str, Any]
     return out
 
 
+def _override(path: tuple[Any, ...], value: dict[str, Any], check: _Checker) -> dict[str, Any]:
+    """One feature's drift test: ``{method: psi, threshold: 0.2}``."""
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == "method" and item in DRIFT_METHODS:
+            out["method"] = item
+        elif key == "method":
+            check.add((*path, key), f"method must be one of {', '.join(DRIFT_METHODS)}")
+        elif key == "threshold" and _number(item) and item >= 0:
+            out["threshold"] = float(item)
+        elif key == "threshold":
+            check.add((*path, key), f"threshold must be a number >= 0, got {item!r}")
+        else:
+            check.add((*path, key), f"unknown field {key!r}; a feature takes method and threshold")
+    if "threshold" in out and out.get("method", "auto") == "auto":
+        check.add(path, "a threshold needs its test: add method (ks, chi2, …)")
+    return out
+
+
 def _rule(
     kind: str, value: Any, path: tuple[Any, ...], check: _Checker, task: str | None
 ) -> dict[str, Any]:
@@ -610,7 +629,7 @@ def _rule(
             elif isinstance(item, dict) and all(
                 v is None or isinstance(v, dict) for v in item.values()
             ):
-                out[key] = {str(f): dict(v or {}) for f, v in item.items()}
+                out[key] = {str(f): _override((*kp, f), v or {}, check) for f, v in item.items()}
             else:
                 check.add(kp, "features is a list of column names or a mapping of overrides")
         elif kind == "live" and key.endswith(("_below", "_above")):
@@ -632,6 +651,8 @@ def _rule(
             if kind == "live":
                 choices += [f"{m}_below" for m in METRICS]
             check.add(kp, f"unknown field {key!r}{suggest(str(key), choices)}")
+    if "threshold" in out and out.get("method", "auto") == "auto":
+        check.add((*path, "threshold"), "a threshold needs its test: add method (ks, chi2, …)")
     if kind == "live" and not out.get("metrics"):
         check.add(path, "name a metric floor, e.g. accuracy_below: 0.85")
     thresholds = [k for k in RULES[kind] if k in out and k not in ("method", "features")]

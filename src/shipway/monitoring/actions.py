@@ -3,10 +3,11 @@ the contract's action (roll the alias back, or start the retraining command)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
-import shlex
+import signal
 import subprocess
 import threading
 import time
@@ -59,10 +60,15 @@ def post_webhook(
 
 
 def start_retraining(
-    command: str, context: dict[str, Any], log_dir: Path, cwd: Path | None = None
+    command: str,
+    context: dict[str, Any],
+    log_dir: Path,
+    cwd: Path | None = None,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
     """Start ``command`` (through the shell) with the alert's context in environment
-    variables; runs it creates are tagged ``shipway.alert``. Returns at once."""
+    variables; runs it creates are tagged ``shipway.alert``. Returns at once; the command
+    is stopped (its whole process group) after ``timeout`` seconds."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"retrain-alert-{context['alert_id']}.log"
     env = dict(os.environ)
@@ -88,11 +94,19 @@ def start_retraining(
             )
     except OSError as exc:
         return {"status": "failed", "error": str(exc), "command": command}
-    # a reaper thread waits for it, so it never lingers as a zombie
-    threading.Thread(target=process.wait, name="shipway-retrain", daemon=True).start()
-    return {
-        "status": "started",
-        "pid": process.pid,
-        "command": shlex.split(command)[0] if command.strip() else command,
-        "log": str(log_path),
-    }
+    # a reaper thread waits for it (so it never lingers as a zombie) and enforces the timeout
+    threading.Thread(
+        target=_reap, args=(process, timeout, log_path), name="shipway-retrain", daemon=True
+    ).start()
+    return {"status": "started", "pid": process.pid, "command": command, "log": str(log_path)}
+
+
+def _reap(process: subprocess.Popen[bytes], timeout: float | None, log_path: Path) -> None:
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        with open(log_path, "ab") as log:
+            log.write(f"\nshipway: stopped after {timeout:.0f} s (retrain.timeout)\n".encode())
+        process.wait()

@@ -86,6 +86,8 @@ def column_drift(
     chosen = choose(kind, rows) if method == "auto" else method
     if kind == CATEGORICAL:  # rank-based tests need an order categories do not have
         chosen = {"ks": "chi2", "wasserstein": "jensenshannon"}.get(chosen, chosen)
+    else:  # and the count test its numeric twin
+        chosen = {"chi2": "ks"}.get(chosen, chosen)
     limit = DEFAULT_THRESHOLD[chosen] if threshold is None else threshold
     if rows < min_rows:
         return ColumnDrift(name, chosen, math.nan, limit, False, "insufficient", rows)

@@ -9,7 +9,13 @@ from typing import Any
 import numpy as np
 
 from shipway.models.loaded import LoadedModel
-from shipway.monitoring.sketches import CATEGORICAL, NUMERIC, Profile, profile_table
+from shipway.monitoring.sketches import (
+    CATEGORICAL,
+    NUMERIC,
+    Profile,
+    profile_column,
+    profile_table,
+)
 
 PREDICTION = "@prediction"
 LATENCY = "@latency_ms"
@@ -47,7 +53,6 @@ def flatten_log(table: Any) -> Any:
             pa.array(np.arange(len(prediction)) * prediction.type.list_size)
         )
     columns[PREDICTION] = prediction
-    columns[LATENCY] = table.column("latency_ms")
     return pa.table(columns)
 
 
@@ -60,8 +65,10 @@ def profile_log(
 
     if table.num_rows == 0:
         return {}
-    all_kinds = {**kinds, LATENCY: NUMERIC}
     flat = flatten_log(table)
+    # one latency per request (a request's rows repeat it): the rows at position 0
+    first_rows = pc.equal(table.column("row"), 0).combine_chunks()
+    latency = table.column("latency_ms").combine_chunks()
     times = table.column("time").cast(pa.int64()).to_numpy()
     bucket_ms = bucket_seconds * 1000
     buckets = times // bucket_ms * bucket_ms
@@ -91,7 +98,11 @@ def profile_log(
                 if mask is not None and not mask.any():
                     continue
                 part = flat if mask is None else flat.filter(pa.array(mask))
-                out[(int(version), str(arm), int(bucket))] = profile_table(part, all_kinds, bounds)
+                profile = profile_table(part, dict(kinds), bounds)
+                first = first_rows if mask is None else pc.and_(first_rows, pa.array(mask))
+                profile.requests = int(pc.sum(first).as_py() or 0)
+                profile.columns[LATENCY] = profile_column(latency.filter(first), NUMERIC)
+                out[(int(version), str(arm), int(bucket))] = profile
     return out
 
 
@@ -116,7 +127,8 @@ def reference_profile(
         return profile
     if predicted.ndim > 1:
         predicted = predicted[:, 0]
-    values = pa.array(predicted.astype(str) if kinds[PREDICTION] == CATEGORICAL else predicted)
+    # the same conversion the log's writer makes, so both sides compare equal values
+    values = pa.array(predicted.astype(str) if predicted.dtype == object else predicted)
     profile.columns.update(
         profile_table(pa.table({PREDICTION: values}), {PREDICTION: kinds[PREDICTION]}).columns
     )

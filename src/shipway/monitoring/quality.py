@@ -69,7 +69,12 @@ def scores(
             predicted = [as_class.get(str(v), v) for v in predicted]
         y_arr, p_arr = _array(y), _array(predicted)
         if not classes:
-            y_arr, p_arr = y_arr.astype(float), p_arr.astype(float)
+            try:
+                y_arr, p_arr = y_arr.astype(float), p_arr.astype(float)
+            except (TypeError, ValueError):  # labels stored before the task was known
+                out["metrics"] = dict.fromkeys(metrics)
+                out["error"] = "labels are not numbers; a regression needs numeric labels"
+                return out
         proba = None
         column = labelled.column("probabilities")
         if column.null_count == 0 and labelled.num_rows:

@@ -2,7 +2,7 @@
 actions, for models whose contract has a ``monitoring`` section.
 
 ``run(name)`` does everything once: profiles the prediction-log segments not profiled yet
-(each segment exactly once, past the model's watermark), evaluates every rule over its
+(each segment exactly once), evaluates every rule over its
 windows, and for each rule that fires records an alert with its evidence, logs it, posts
 the webhook and takes the contract's action. The platform server calls it periodically.
 """
@@ -50,6 +50,7 @@ from shipway.store.tables import (
     alerts,
     feedback,
     monitor_profiles,
+    monitor_segments,
     monitor_state,
     reference_profiles,
 )
@@ -59,7 +60,7 @@ log = logging.getLogger("shipway.monitoring")
 DEFAULT_WINDOW = 3600
 MAX_FEEDBACK = 100_000
 BATCH_SEGMENTS = 64  # segments profiled per transaction
-LOG_COLUMNS = ["time", "version", "arm", "latency_ms", "inputs", "prediction"]
+LOG_COLUMNS = ["time", "version", "arm", "row", "latency_ms", "inputs", "prediction"]
 
 
 def now_ms() -> int:
@@ -95,8 +96,12 @@ class MonitoringService:
         self.webhook_backoff = 0.5
 
     def with_actor(self, actor: str) -> MonitoringService:
+        """The same service (sharing its cache of loaded models) acting as ``actor``."""
         other = copy.copy(self)
         other.actor = actor
+        other.registry = self.registry.with_actor(actor)
+        other.datasets = self.datasets.with_actor(actor)
+        other.contracts = self.contracts.with_actor(actor)
         return other
 
     def _spec(self, name: str) -> dict[str, Any]:
@@ -267,25 +272,28 @@ class MonitoringService:
         profile = reference_profile(
             frame, model, feature_kinds(model), schema_bounds(spec["schema"])
         )
-        with self.db.write() as conn:
-            conn.execute(
-                reference_profiles.delete().where(
-                    reference_profiles.c.model == name, reference_profiles.c.version == version
+        try:
+            with self.db.write() as conn:
+                conn.execute(
+                    reference_profiles.delete().where(
+                        reference_profiles.c.model == name, reference_profiles.c.version == version
+                    )
                 )
-            )
-            conn.execute(
-                reference_profiles.insert().values(
-                    model=name,
-                    version=version,
-                    dataset=ref,
-                    data=profile.to_bytes(),
-                    created_at=now_ms(),
+                conn.execute(
+                    reference_profiles.insert().values(
+                        model=name,
+                        version=version,
+                        dataset=ref,
+                        data=profile.to_bytes(),
+                        created_at=now_ms(),
+                    )
                 )
-            )
+        except sa.exc.IntegrityError:
+            pass  # a concurrent run stored the same reference first
         return profile, ref
 
     def update_profiles(self, name: str) -> dict[str, int]:
-        """Profile every segment of the model's log past its watermark, once."""
+        """Profile every segment of the model's log not profiled yet, exactly once."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -303,16 +311,19 @@ class MonitoringService:
                 conn.execute(
                     monitor_state.update()
                     .where(monitor_state.c.model == name)
-                    .values(bucket_seconds=bucket, last_segment_id=0)
+                    .values(bucket_seconds=bucket)
                 )
                 conn.execute(monitor_profiles.delete().where(monitor_profiles.c.model == name))
+                conn.execute(monitor_segments.delete().where(monitor_segments.c.model == name))
         done = rows = 0
         with self.db.read() as conn:
-            watermark = conn.execute(
-                sa.select(monitor_state.c.last_segment_id).where(monitor_state.c.model == name)
-            ).scalar_one()
+            profiled = set(
+                conn.execute(
+                    sa.select(monitor_segments.c.segment_id).where(monitor_segments.c.model == name)
+                ).scalars()
+            )
         pending = sorted(
-            (s for s in self.predictions.segments(name) if s.id > watermark), key=lambda s: s.id
+            (s for s in self.predictions.segments(name) if s.id not in profiled), key=lambda s: s.id
         )
         kinds_by_version: dict[int, dict[str, str]] = {}
 
@@ -347,66 +358,73 @@ class MonitoringService:
                     for key, profile in profiles.items():
                         merged.setdefault(key, Profile()).merge(profile)
                     rows += table.num_rows
-                if not self._merge(name, watermark, chunk[-1].id, bucket, merged):
+                if not self._merge(name, [s.id for s in chunk], bucket, merged):
                     break  # a concurrent run profiled these already
-                watermark = chunk[-1].id
                 done += len(chunk)
         return {"segments": done, "rows": rows}
 
     def _merge(
         self,
         name: str,
-        watermark: int,
-        segment_id: int,
+        segment_ids: list[int],
         bucket: int,
         profiles: dict[tuple[int, str, int], Profile],
     ) -> bool:
-        """Add ``profiles`` (of the segments after ``watermark`` up to ``segment_id``) to the
-        stored buckets and move the watermark, in one transaction; False if another run
-        moved the watermark first."""
-        t = monitor_profiles
-        with self.db.write() as conn:
-            state = conn.execute(
-                sa.select(monitor_state).where(monitor_state.c.model == name).with_for_update()
-            ).one()
-            if state.last_segment_id != watermark:
-                return False
-            for (version, arm, start), profile in profiles.items():
-                where = sa.and_(
-                    t.c.model == name,
-                    t.c.version == version,
-                    t.c.arm == arm,
-                    t.c.bucket_start == start,
-                    t.c.bucket_seconds == bucket,
+        """Add ``profiles`` (of ``segment_ids``) to the stored buckets and list the segments
+        as profiled, in one transaction; False if another run profiled one of them first."""
+        try:
+            with self.db.write() as conn:
+                conn.execute(
+                    sa.select(monitor_state.c.model)
+                    .where(monitor_state.c.model == name)
+                    .with_for_update()
+                ).first()
+                conn.execute(
+                    monitor_segments.insert(),
+                    [
+                        {"segment_id": i, "model": name, "profiled_at": now_ms()}
+                        for i in segment_ids
+                    ],
                 )
-                row = conn.execute(sa.select(t.c.id, t.c.data).where(where)).first()
-                if row is None:
-                    conn.execute(
-                        t.insert().values(
-                            model=name,
-                            version=version,
-                            arm=arm,
-                            bucket_start=start,
-                            bucket_seconds=bucket,
-                            rows=profile.rows,
-                            data=profile.to_bytes(),
-                            updated_at=now_ms(),
-                        )
-                    )
-                else:
-                    merged = Profile.from_bytes(row.data)
-                    merged.merge(profile)
-                    conn.execute(
-                        t.update()
-                        .where(t.c.id == row.id)
-                        .values(rows=merged.rows, data=merged.to_bytes(), updated_at=now_ms())
-                    )
-            conn.execute(
-                monitor_state.update()
-                .where(monitor_state.c.model == name)
-                .values(last_segment_id=segment_id)
-            )
+                self._add_profiles(conn, name, bucket, profiles)
+        except sa.exc.IntegrityError:
+            return False
         return True
+
+    def _add_profiles(
+        self, conn: Any, name: str, bucket: int, profiles: dict[tuple[int, str, int], Profile]
+    ) -> None:
+        t = monitor_profiles
+        for (version, arm, start), profile in profiles.items():
+            where = sa.and_(
+                t.c.model == name,
+                t.c.version == version,
+                t.c.arm == arm,
+                t.c.bucket_start == start,
+                t.c.bucket_seconds == bucket,
+            )
+            row = conn.execute(sa.select(t.c.id, t.c.data).where(where)).first()
+            if row is None:
+                conn.execute(
+                    t.insert().values(
+                        model=name,
+                        version=version,
+                        arm=arm,
+                        bucket_start=start,
+                        bucket_seconds=bucket,
+                        rows=profile.rows,
+                        data=profile.to_bytes(),
+                        updated_at=now_ms(),
+                    )
+                )
+            else:
+                merged = Profile.from_bytes(row.data)
+                merged.merge(profile)
+                conn.execute(
+                    t.update()
+                    .where(t.c.id == row.id)
+                    .values(rows=merged.rows, data=merged.to_bytes(), updated_at=now_ms())
+                )
 
     def window(self, name: str, start: int, end: int) -> dict[tuple[int, str], Profile]:
         """The merged profile of each (version, arm) over buckets starting in [start, end)."""
@@ -445,16 +463,26 @@ class MonitoringService:
             return {"reference": None, "error": str(exc), "features": [], "prediction": None}
         overrides = rule.get("features") or {}
         min_rows = int(rule.get("min_rows", MIN_ROWS))
+        hashed = _hashed(self._spec(name))
         results: list[ColumnDrift] = []
         for column in sorted(set(current.columns) - {LATENCY}):
+            if column in hashed:  # the log holds digests: nothing to compare with the data
+                rows = current.columns[column].count
+                results.append(ColumnDrift(column, "none", math.nan, 0.0, False, "hashed", rows))
+                continue
             override = overrides.get(column) or {}
+            if override.get("method"):
+                method, threshold = override["method"], override.get("threshold")
+            else:
+                method = rule.get("method") or "auto"
+                threshold = override.get("threshold", rule.get("threshold"))
             results.append(
                 column_drift(
                     column,
                     reference.columns.get(column),
                     current.columns[column],
-                    method=override.get("method") or rule.get("method") or "auto",
-                    threshold=override.get("threshold", rule.get("threshold")),
+                    method=method,
+                    threshold=threshold,
                     min_rows=min_rows,
                 )
             )
@@ -473,10 +501,11 @@ class MonitoringService:
         }
 
     def data_quality(self, name: str, current: Profile) -> dict[str, Any]:
-        schema = self._spec(name)["schema"]
+        spec = self._spec(name)
+        schema, hashed = spec["schema"], _hashed(spec)
         out: dict[str, Any] = {}
         for column, profile in sorted(current.columns.items()):
-            if column in (LATENCY, PREDICTION):
+            if column in (LATENCY, PREDICTION) or column in hashed:
                 continue
             entry: dict[str, Any] = {
                 "rows": profile.rows,
@@ -494,13 +523,19 @@ class MonitoringService:
 
     def quality(self, name: str, start: int, end: int) -> dict[tuple[int, str], dict[str, Any]]:
         """The contract's task metrics per (version, arm) over rows logged in [start, end)."""
-        import pyarrow.compute as pc
 
         spec = self._spec(name)
         files = self.predictions.local_files(
             self.predictions.segments(name, since=start, until=end)
         )
         table = quality.joined(files, self.labels_table(name), start, end)
+        return self._score(name, spec, table)
+
+    def _score(
+        self, name: str, spec: dict[str, Any], table: Any
+    ) -> dict[tuple[int, str], dict[str, Any]]:
+        import pyarrow.compute as pc
+
         if table is None or table.num_rows == 0:
             return {}
         metrics = _metric_names(spec)
@@ -664,7 +699,7 @@ class MonitoringService:
                 "threshold": {k: rule[f"{k}_above"] for k in values if f"{k}_above" in rule},
             }
         if kind == "errors":
-            total = profile.rows + profile.errors
+            total = profile.requests + profile.errors
             if total < min_rows:
                 return {"breached": False, "status": "insufficient", "value": total}
             rate = profile.errors / total
@@ -699,6 +734,12 @@ class MonitoringService:
     ) -> Alert | None:
         cooldown = int(rule.get("cooldown", 3600) * 1000)
         with self.db.write() as conn:
+            # serialise with any other run of this model, so a rule fires once
+            conn.execute(
+                sa.select(monitor_state.c.model)
+                .where(monitor_state.c.model == name)
+                .with_for_update()
+            ).first()
             recent = conn.execute(
                 sa.select(alerts.c.id).where(
                     alerts.c.model == name,
@@ -758,7 +799,10 @@ class MonitoringService:
                         "message": alert.message,
                     }
                     result = actions.start_retraining(
-                        monitoring["retrain"]["command"], context, self.home / "monitoring"
+                        monitoring["retrain"]["command"],
+                        context,
+                        self.home / "monitoring",
+                        timeout=monitoring["retrain"].get("timeout"),
                     )
             delivery: dict[str, Any] = {}
             if hook and hook.get("url"):
@@ -795,6 +839,13 @@ class MonitoringService:
             return {
                 "status": "skipped",
                 "reason": f"production is version {current}, not {alert.version}",
+            }
+        history = self.registry.history(name, "production")
+        if history and history[-1].reason.startswith("alert #"):
+            return {
+                "status": "skipped",
+                "reason": f"production was rolled back already ({history[-1].reason.split(':')[0]}"
+                "); another automatic rollback could bring back the version that alerted",
             }
         try:
             event = self.registry.rollback(
@@ -873,7 +924,8 @@ class MonitoringService:
         now = now or now_ms()
         bucket_ms = bucket_seconds(spec["monitoring"]) * 1000
         end = (now // bucket_ms + 1) * bucket_ms
-        start = end - window_seconds * 1000
+        # whole buckets: at least the window, rounded up to the bucket
+        start = end - -(-window_seconds * 1000 // bucket_ms) * bucket_ms
         window = self.window(name, start, end)
         scored = self.quality(name, start, end)
         versions: dict[str, Any] = {}
@@ -923,8 +975,14 @@ class MonitoringService:
         for bucket, _version, arm, profile in self.buckets(name, start, end):
             if arm != "shadow":
                 by_bucket.setdefault(bucket, Profile()).merge(profile)
+        import pyarrow.compute as pc
+
         bucket_ms = bucket_seconds(spec["monitoring"]) * 1000
         metric = next(iter(_metric_names(spec)), None)
+        files = self.predictions.local_files(
+            self.predictions.segments(name, since=start, until=end)
+        )
+        joined = quality.joined(files, self.labels_table(name), start, end) if metric else None
         out = []
         for bucket, profile in sorted(by_bucket.items()):
             latency = profile.columns.get(LATENCY)
@@ -935,8 +993,12 @@ class MonitoringService:
                 if latency is None or not latency.count
                 else float(latency.sketch.get_quantile(0.95)),
             }
-            if metric:
-                scored = self.quality(name, bucket, bucket + bucket_ms)
+            if metric and joined is not None:
+                in_bucket = pc.and_(
+                    pc.greater_equal(joined.column("time_ms"), bucket),
+                    pc.less(joined.column("time_ms"), bucket + bucket_ms),
+                )
+                scored = self._score(name, spec, joined.filter(in_bucket))
                 values = [s["metrics"].get(metric) for s in scored.values() if s["labelled"]]
                 values = [v for v in values if v is not None]
                 point[metric] = (
@@ -946,6 +1008,12 @@ class MonitoringService:
                 )
             out.append(point)
         return out
+
+
+def _hashed(spec: Mapping[str, Any]) -> set[str]:
+    """Input columns the prediction log holds as digests (privacy.log.hash and PII)."""
+    pii = {name for name, column in spec["schema"].items() if column.get("pii")}
+    return set(spec["privacy"]["log"]["hash"]) | pii
 
 
 def _metric_names(spec: Mapping[str, Any]) -> list[str]:
@@ -1039,8 +1107,10 @@ def _check_item(item: Any, task: str | None) -> str | None:
     if not isinstance(rid, str) or not rid or len(rid) > 128:
         return "request_id must be the non-empty id the server answered with (X-Request-ID)"
     row = item.get("row", 0)
-    if row is not None and (isinstance(row, bool) or not isinstance(row, int) or row < 0):
-        return f"row must be a whole number >= 0, got {row!r}"
+    if row is not None and (
+        isinstance(row, bool) or not isinstance(row, int) or not 0 <= row < 2**31
+    ):
+        return f"row must be a whole number from 0 to 2**31 - 1, got {row!r}"
     if "label" not in item or item["label"] is None:
         return "label is missing"
     label = item["label"]
@@ -1053,6 +1123,10 @@ def _check_item(item: Any, task: str | None) -> str | None:
             return f"a regression label is a finite number, got {label!r}"
     elif not isinstance(label, (str, int, bool)) or isinstance(label, float):
         return f"a class label is a string, a whole number or a boolean, got {label!r}"
+    elif isinstance(label, int) and not -(2**63) <= label < 2**63:
+        return f"a class label must fit in 64 bits, got {label!r}"
+    elif isinstance(label, str) and len(label) > 1000:
+        return "a class label is at most 1000 characters"
     return None
 
 

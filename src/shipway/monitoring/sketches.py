@@ -127,11 +127,13 @@ def _cap(counts: dict[str, int]) -> dict[str, int]:
 class Profile:
     rows: int = 0
     columns: dict[str, ColumnProfile] = field(default_factory=dict)
+    requests: int = 0  # answered requests (a request may hold many rows)
     errors: int = 0  # failed requests the server counted
     dropped: int = 0  # prediction-log rows the server dropped
 
     def merge(self, other: Profile) -> None:
         self.rows += other.rows
+        self.requests += other.requests
         self.errors += other.errors
         self.dropped += other.dropped
         for name, column in other.columns.items():
@@ -151,6 +153,7 @@ class Profile:
         return orjson.dumps(
             {
                 "rows": self.rows,
+                "requests": self.requests,
                 "errors": self.errors,
                 "dropped": self.dropped,
                 "columns": {n: c.to_dict() for n, c in self.columns.items()},
@@ -163,6 +166,7 @@ class Profile:
         return cls(
             rows=raw["rows"],
             columns={n: ColumnProfile.from_dict(c) for n, c in raw["columns"].items()},
+            requests=raw.get("requests", 0),
             errors=raw.get("errors", 0),
             dropped=raw.get("dropped", 0),
         )

@@ -37,7 +37,7 @@ from shipway._version import __version__
 from shipway.serving import oip
 from shipway.serving.codecs import Rows, parse_json
 from shipway.serving.openapi import openapi_document, swagger_html
-from shipway.serving.runtime import Endpoint, Runtime, Slot
+from shipway.serving.runtime import Endpoint, PredictionFailed, Runtime, Slot
 
 access_log = logging.getLogger("shipway.access")
 log = logging.getLogger("shipway.serving")
@@ -172,6 +172,7 @@ class Server:
         v2 = protocol == "v2"
         status = 500
         label = ("", "")
+        failed_in_model = False  # the model raised (counted as an error; bad input is not)
         try:
             endpoint = self.runtime.endpoint(name)
             self.check_access(request, name)
@@ -205,13 +206,14 @@ class Server:
                 )
         except errors.ShipwayError as exc:
             status = status_for(exc)
+            failed_in_model = isinstance(exc, PredictionFailed)
             response = envelope(status, exc.code, exc.message, exc.details, v2=v2)
         except Exception:  # a bug: log it whole, answer with the envelope, not a traceback
             log.exception("unexpected error in %s %s", request.method, request.url.path)
             response = envelope(
                 500, "internal_error", "internal server error; see the server log", v2=v2
             )
-        if status >= 400 and label[0]:
+        if label[0] and (status >= 500 or failed_in_model):
             self.runtime.count_error(label[0], label[1])
         elapsed = time.perf_counter() - t0
         response.headers["x-request-id"] = request_id

@@ -168,6 +168,7 @@ class PredictionLogWriter:
                 log.exception(
                     "prediction log: could not write %d rows of %s/%s", rows, model, version
                 )
+                self._count(model, version, errors=errors, dropped=dropped + rows)  # next time
                 self.dropped += rows
                 if self.on_drop is not None:
                     self.on_drop(rows)

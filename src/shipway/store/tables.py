@@ -382,7 +382,8 @@ reference_profiles = sa.Table(
 )
 
 # Production profiles: one per model version, traffic arm and time bucket, built from the
-# prediction log once (segments past the model's watermark) and merged for any window.
+# prediction log once (``monitor_segments`` lists the segments done) and merged for any
+# window.
 monitor_profiles = sa.Table(
     "monitor_profiles",
     metadata,
@@ -399,14 +400,25 @@ monitor_profiles = sa.Table(
     sa.Index(None, "model", "bucket_start"),
 )
 
-# Per model: the last prediction-log segment already profiled, and when monitoring ran.
+# Per model: the bucket its profiles use and when monitoring last ran (its row is also
+# what concurrent runs of one model lock).
 monitor_state = sa.Table(
     "monitor_state",
     metadata,
     sa.Column("model", sa.String(255), primary_key=True),
-    sa.Column("last_segment_id", sa.Integer, nullable=False, server_default="0"),
     sa.Column("bucket_seconds", sa.Integer, nullable=False, server_default="3600"),
     sa.Column("last_run_at", sa.BigInteger, nullable=True),
+)
+
+# The prediction-log segments already in the profiles: each is profiled exactly once, even
+# when segments commit out of id order.
+monitor_segments = sa.Table(
+    "monitor_segments",
+    metadata,
+    sa.Column("segment_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("model", sa.String(255), nullable=False),
+    sa.Column("profiled_at", sa.BigInteger, nullable=False),
+    sa.Index(None, "model"),
 )
 
 # Ground truth, joined to the prediction log by (request id, row).

@@ -88,9 +88,18 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "monitor_segments",
+        sa.Column("segment_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("model", sa.String(length=255), nullable=False),
+        sa.Column("profiled_at", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("segment_id", name=op.f("pk_monitor_segments")),
+    )
+    with op.batch_alter_table("monitor_segments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_monitor_segments_model"), ["model"], unique=False)
+
+    op.create_table(
         "monitor_state",
         sa.Column("model", sa.String(length=255), nullable=False),
-        sa.Column("last_segment_id", sa.Integer(), server_default="0", nullable=False),
         sa.Column("bucket_seconds", sa.Integer(), server_default="3600", nullable=False),
         sa.Column("last_run_at", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("model", name=op.f("pk_monitor_state")),
@@ -111,6 +120,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("reference_profiles")
     op.drop_table("monitor_state")
+    with op.batch_alter_table("monitor_segments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_monitor_segments_model"))
+
+    op.drop_table("monitor_segments")
     with op.batch_alter_table("monitor_profiles", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_monitor_profiles_model_bucket_start"))
 
