@@ -186,3 +186,17 @@ def test_hostile_or_malformed_values_are_problems_not_crashes() -> None:
             )
         )
     )
+
+
+def test_drift_overrides_are_checked() -> None:
+    base = contract_text("churn-holdout@3")
+    text = base.replace(
+        "  drift: {share_above: 0.2, for_windows: 1, severity: warning}",
+        "  drift: {share_above: 0.2, threshold: 0.3, features: {plan: {method: bogus}, "
+        "tenure_months: {threshold: 2}, support_calls: {method: psi, threshold: high}}}",
+    )
+    found = {p["field"]: str(p["message"]) for p in problems(text)}
+    assert "needs its test" in found["monitoring.drift.threshold"]
+    assert "method must be one of" in found["monitoring.drift.features.plan.method"]
+    assert "needs its test" in found["monitoring.drift.features.tenure_months"]
+    assert "number >= 0" in found["monitoring.drift.features.support_calls.threshold"]

@@ -157,6 +157,12 @@ def test_drift_rule_names_the_shifted_feature_and_rolls_production_back(
     # profiles were built once: a second run profiles nothing new and stays in cooldown
     again = monitor_services.monitoring.run("churn", now=now + 2000)
     assert again["profiled"] == {"segments": 0, "rows": 0} and again["alerts"] == []
+    # the same drift reaches v2 now: it alerts too, but no second automatic rollback
+    log_rows(local_project, shifted(local_project.holdout), now - 15 * 60_000, as_version=2)
+    (second,) = monitor_services.monitoring.run("churn", now=now + 3000)["alerts"]
+    assert second["version"] == 2 and second["action_result"]["status"] == "skipped"
+    assert "rolled back already" in second["action_result"]["reason"]
+    assert local_project.client.resolve("models:/churn@production").version == 2
 
 
 def test_feature_drift_and_insufficient_windows(
@@ -358,6 +364,23 @@ def test_retrain_action_starts_the_command_and_its_run_is_linked(
         )
     assert len(found) == 1 and found[0].params == {"reason": "drift"}
     assert found[0].status == "finished"
+
+
+def test_hashed_columns_are_left_out_of_drift(
+    local_project: Project, monitor_services: Services
+) -> None:
+    head = local_project.contract().split("monitoring:\n")[0]
+    head = head.replace("log: {hash: [customer_id], drop: [email]}", "log: {hash: [plan]}")
+    local_project.client.set_contract(
+        "churn", head + "monitoring:\n  drift: {share_above: 0.2, window: 1h}\n"
+    )
+    now = late_in_hour()
+    log_rows(local_project, local_project.holdout, now - 10 * 60_000, step=100)
+    monitor_services.monitoring.run("churn", now=now)
+    report = monitor_services.monitoring.report("churn", 3600, now=now)
+    features = {f["column"]: f for f in report["versions"]["1"]["drift"]["features"]}
+    assert features["plan"]["status"] == "hashed" and not features["plan"]["drifted"]
+    assert "plan" not in report["versions"]["1"]["data_quality"]
 
 
 def test_reference_missing_a_feature_is_reported_not_drift(
