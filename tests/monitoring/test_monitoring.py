@@ -462,3 +462,38 @@ def test_periodic_loop_runs_every_monitored_model(
 def test_settings_default_interval() -> None:
     assert Settings.load(environ={}).monitor_interval == 300.0
     assert Settings.load(environ={"SHIPWAY_MONITOR_INTERVAL": "0"}).monitor_interval == 0.0
+
+
+def test_routes_check_roles(tmp_path: Any) -> None:
+    import httpx
+
+    from shipway.api.server import BackgroundServer
+
+    settings = Settings.load(overrides={"home": str(tmp_path / "home"), "auth": True}, environ={})
+    services = Services.open(settings, actor="bootstrap")
+    secrets = {}
+    for name, role in [("vic", "viewer"), ("dee", "data-scientist")]:
+        services.accounts.create_user(name, role)
+        secret = services.accounts.create_token(name).secret
+        assert secret is not None
+        secrets[name] = {"Authorization": f"Bearer {secret}"}
+    server = BackgroundServer(services)
+    url = server.start() + "/api/v1"
+    try:
+        with httpx.Client(base_url=url) as http:
+            assert http.get("/alerts").status_code == 401
+            assert http.get("/alerts", headers=secrets["vic"]).json() == {"alerts": []}
+            body = {"model": "churn", "items": []}
+            denied = http.post("/feedback", json=body, headers=secrets["vic"])
+            assert (
+                denied.status_code == 403 and "data-scientist" in denied.json()["error"]["message"]
+            )
+            assert http.post("/monitoring/churn/run", headers=secrets["vic"]).status_code == 403
+            missing = http.post("/feedback", json=body, headers=secrets["dee"])
+            assert missing.status_code == 404  # allowed, but there is no model 'churn'
+            bad = http.get("/monitoring/churn/report?window=soon", headers=secrets["vic"])
+            assert bad.status_code == 400 and "duration" in bad.json()["error"]["message"]
+            assert http.get("/alerts/7", headers=secrets["vic"]).status_code == 404
+    finally:
+        server.stop()
+        services.close()
