@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -52,3 +54,23 @@ def fsync_dir(path: Path) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def atomic_folder(target: Path, fill: Callable[[Path], Path], marker: str) -> Path:
+    """Make the folder ``target`` appear whole: ``fill(staging)`` writes it under a temporary
+    folder beside it and returns the folder to move into place. A concurrent writer that got
+    there first wins (``target/marker`` shows it is complete)."""
+    if (target / marker).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
+    try:
+        filled = fill(staging)
+        try:
+            os.replace(filled, target)
+        except OSError:  # another process made it first
+            if not (target / marker).is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target

@@ -12,14 +12,12 @@ packages you trust.
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import shipway.models
+from shipway.blobs.atomic import atomic_folder
 from shipway.client.client import Client
 from shipway.errors import IntegrityError, NotFound
 from shipway.registry.packages import parse_run_uri
@@ -53,19 +51,11 @@ def package_dir(uri: str | Path, *, client: Client | None = None) -> Path:
             "it. Register the new package as a new version instead"
         )
     target = c.settings.home / "cache" / "models" / meta.digest
-    if not (target / "model.yaml").is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".pkg-", dir=target.parent))
-        try:
-            got = c.backend.download_artifacts(run_id, path_in_run, staging)
-            try:
-                os.replace(got, target)
-            except OSError:  # another process cached it first
-                if not (target / "model.yaml").is_file():
-                    raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return atomic_folder(
+        target,
+        lambda staging: c.backend.download_artifacts(run_id, path_in_run, staging),
+        "model.yaml",
+    )
 
 
 def load(uri: str | Path, *, client: Client | None = None, verify: bool = True) -> Any:

@@ -374,11 +374,7 @@ class MonitoringService:
         as profiled, in one transaction; False if another run profiled one of them first."""
         try:
             with self.db.write() as conn:
-                conn.execute(
-                    sa.select(monitor_state.c.model)
-                    .where(monitor_state.c.model == name)
-                    .with_for_update()
-                ).first()
+                _lock(conn, name)
                 conn.execute(
                     monitor_segments.insert(),
                     [
@@ -735,11 +731,7 @@ class MonitoringService:
         cooldown = int(rule.get("cooldown", 3600) * 1000)
         with self.db.write() as conn:
             # serialise with any other run of this model, so a rule fires once
-            conn.execute(
-                sa.select(monitor_state.c.model)
-                .where(monitor_state.c.model == name)
-                .with_for_update()
-            ).first()
+            _lock(conn, name)
             recent = conn.execute(
                 sa.select(alerts.c.id).where(
                     alerts.c.model == name,
@@ -1008,6 +1000,13 @@ class MonitoringService:
                 )
             out.append(point)
         return out
+
+
+def _lock(conn: Any, name: str) -> None:
+    """Serialise with other monitor runs of this model (its state row, FOR UPDATE)."""
+    conn.execute(
+        sa.select(monitor_state.c.model).where(monitor_state.c.model == name).with_for_update()
+    ).first()
 
 
 def _hashed(spec: Mapping[str, Any]) -> set[str]:
