@@ -285,3 +285,30 @@ def test_http_contract_diff_checks_its_query(project: Project) -> None:
         response = httpx.get(base, params={"from": bad})
         assert response.status_code == 400, bad
         assert response.json()["error"]["code"] in ("bad_request", "invalid_input")
+
+
+def test_the_model_card_shows_gates_signoffs_and_reviews(project: Project) -> None:
+    from shipway.registry.card import markdown
+
+    client = project.client
+    plain = client.get_model_card("churn", 1)["governance"]
+    assert plain == {"contract_version": None, "reviews": []}
+    client.set_contract("churn", project.contract())
+    report = client.run_gates("churn", 1)
+    as_user(project, "eli").approve("churn", 1, "engineering", "load-tested")
+    as_user(project, "pat").review("churn", 1, rating=4, comment="clear enough for the team")
+    card = client.get_model_card("churn", 1)
+    governance = card["governance"]
+    assert governance["gate_report"] == {
+        "id": report.id,
+        "status": "passed",
+        "contract_version": 1,
+        "current": True,
+    }
+    assert [(a["actor"], a["role"]) for a in governance["approvals"]] == [("eli", "engineering")]
+    assert governance["production"]["ready"] is False
+    assert any("data-science" in m for m in governance["production"]["missing"])
+    text = markdown(card)
+    assert "## Contract and sign-offs" in text and f"gate report #{report.id}: passed" in text
+    assert "eli (engineering) signed off" in text
+    assert "## Reviews" in text and "pat" in text and "4/5 clear enough for the team" in text

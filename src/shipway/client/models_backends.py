@@ -93,7 +93,7 @@ class ModelsInProcess:
         return self.services.registry.versions_from_commit(commit)
 
     def model_card(self, name: str, version: int) -> dict[str, Any]:
-        return self.services.registry.card(name, version)
+        return self.services.contracts.card(name, version)
 
     def set_card_section(self, name: str, version: int, title: str, text: str | None) -> None:
         self.services.registry.set_card_section(name, version, title, text)

@@ -224,6 +224,38 @@ class ContractService:
             ).first()
             return repo.report_record(model.name if model else "?", row)
 
+    def card(self, name: str, number: int) -> dict[str, Any]:
+        """The registry's model card plus what the contract knows of the version: its latest
+        gate report, sign-offs, reviews and what stands between it and ``production``."""
+        card = self.registry.card(name, number)
+        reviews = [r.to_dict() for r in self.reviews(name, number)]
+        governance: dict[str, Any] = {"contract_version": None, "reviews": reviews}
+        with self.db.read() as conn:
+            model = self._model(conn, name)
+            contract = repo.contract(conn, model.id, name, None)
+            if contract is not None:
+                reports = repo.reports(conn, model.id, name, number)
+                latest = reports[-1] if reports else None
+                policy = self._policy(conn, model, number, "production")
+                governance.update(
+                    contract_version=contract.version,
+                    objective=contract.spec["objective"],
+                    gate_report=None
+                    if latest is None
+                    else {
+                        "id": latest.id,
+                        "status": latest.status,
+                        "contract_version": latest.contract_version,
+                        "current": latest.contract_version == contract.version,
+                    },
+                    approvals=[
+                        a.to_dict() for a in repo.approvals_of(conn, model.id, name, number)
+                    ],
+                    production={"ready": policy["ready"], "missing": policy["missing"]},
+                )
+        card["governance"] = governance
+        return card
+
     # sign-offs and reviews -----------------------------------------------------------
 
     def decide(

@@ -138,6 +138,41 @@ def markdown(card: dict[str, Any]) -> str:
         lines += [f"- {name}=={ver}" for name, ver in sorted(packages.items())]
     else:
         lines.append("_Not recorded._")
+    lines += _governance(card.get("governance"))
     for title, body in card["sections"].items():
         lines += ["", f"## {title}", "", f"<!-- user: {title} -->", body, "<!-- /user -->"]
     return "\n".join(lines) + "\n"
+
+
+def _governance(governance: dict[str, Any] | None) -> list[str]:
+    """The contract's view of the version (added by the contracts layer), and reviews."""
+    if not governance:
+        return []
+    lines: list[str] = []
+    if governance.get("contract_version"):
+        lines += ["", "## Contract and sign-offs", ""]
+        lines.append(
+            f"Contract version {governance['contract_version']}: {governance['objective']}"
+        )
+        report = governance.get("gate_report")
+        if report is None:
+            lines.append("- gate report: none yet")
+        else:
+            old = "" if report["current"] else " (under an older contract version)"
+            lines.append(f"- gate report #{report['id']}: {report['status']}{old}")
+        for a in governance.get("approvals") or []:
+            verb = "signed off" if a["decision"] == "approve" else "rejected"
+            comment = f": {a['comment']}" if a["comment"] else ""
+            lines.append(f"- {a['actor']} ({a['role']}) {verb} {_when(a['created_at'])}{comment}")
+        production = governance.get("production") or {}
+        if production.get("ready"):
+            lines.append("- may be promoted to production")
+        elif production.get("missing"):
+            lines.append("- before production: " + "; ".join(production["missing"]))
+    reviews = governance.get("reviews") or []
+    if reviews:
+        lines += ["", "## Reviews", ""]
+        for r in reviews:
+            stars = f"{r['rating']}/5 " if r.get("rating") else ""
+            lines.append(f"- {r['actor']}, {_when(r['created_at'])}: {stars}{r['comment']}")
+    return lines

@@ -122,7 +122,7 @@ def requirements(name: str, version: int, services: Services = Viewer) -> str:
 
 @router.get("/models/{name}/versions/{version}/card", summary="The model card (json or md)")
 def card(name: str, version: int, format: str = "json", services: Services = Viewer) -> Any:
-    data = services.registry.card(name, version)
+    data = services.contracts.card(name, version)
     if format == "md":
         return PlainTextResponse(card_builder.markdown(data), media_type="text/markdown")
     if format != "json":
