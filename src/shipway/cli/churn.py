@@ -110,7 +110,7 @@ monitoring:
   window: 1h
   drift: {{share_above: 0.2, for_windows: 1, severity: warning}}
   live: {{accuracy_below: 0.7, window: 1h, min_labels: 100, severity: critical}}
-  latency: {{p95_ms_above: 50, window: 5m}}
+  latency: {{p95_ms_above: 250, window: 5m}}
   errors: {{rate_above: 0.05, window: 5m}}
   on_breach: rollback
 """

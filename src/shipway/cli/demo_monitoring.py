@@ -112,6 +112,7 @@ def run(client: sw.Client, url: str, settings: Settings, folder: Path) -> None:
             f"normal traffic: {len(items)} predictions, {stored['accepted']} labels; "
             f"monitor: {len(result['alerts'])} alerts"
         )
+        _alerts(result["alerts"])  # none, unless this machine is far slower than expected
         items = _send(http, drifted, [1 - int(v) for v in drifted["churned"]])
         runtime.writer.flush()
         client.log_feedback(MODEL, items)
