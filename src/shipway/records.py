@@ -340,9 +340,6 @@ class ContractVersion(Record):
     created_by: str
 
 
-CHECK_STATUSES = ("passed", "failed", "error", "skipped")
-
-
 @dataclasses.dataclass(frozen=True)
 class CheckResult(Record):
     """One check of a gate report. ``status`` error: it could not be evaluated (missing

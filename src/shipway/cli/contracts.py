@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from shipway.cli.output import console, err_console, print_json, table, when
 from shipway.client import Client
 from shipway.contracts import report as render
 from shipway.contracts.spec import parse
-from shipway.errors import InvalidInput
+from shipway.errors import InvalidInput, NotFound
 from shipway.records import GateReport, positive_int
 from shipway.registry.service import check_model_name
 
@@ -347,10 +348,8 @@ def gate_list(
         number = None if version is None else resolve_version(client, name, version)
         found = client.gate_reports(name, number)
         current = None
-        try:
+        with contextlib.suppress(NotFound):  # no contract: no report is current
             current = client.get_contract(name).version
-        except Exception:  # no contract: no report is current
-            current = None
     if json:
         print_json([r.to_dict() | {"current": r.contract_version == current} for r in found])
         return

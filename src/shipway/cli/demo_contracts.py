@@ -14,14 +14,14 @@ import shipway as sw
 from shipway.cli.churn import FEATURES, churn_frame, contract_text, good_model, weak_model
 from shipway.cli.output import console, table
 from shipway.config import Settings
-from shipway.contracts.report import headline, to_markdown
+from shipway.contracts.report import headline, to_markdown, value_text
 from shipway.errors import PromotionRefused
 from shipway.records import ModelVersion
 
 MODEL = "churn"
 
 
-def _as(user: str, url: str, settings: Settings) -> sw.Client:
+def as_user(user: str, url: str, settings: Settings) -> sw.Client:
     """A client acting as ``user`` (the demo server has auth off, so the client names
     itself; with auth on, the token decides who signs)."""
     named = Settings.load(overrides={"home": str(settings.home), "user": user})
@@ -66,7 +66,7 @@ def run(client: sw.Client, url: str, folder: Path) -> None:
         report = client.run_gates(MODEL, number)
         reports[number] = report
         cells = [
-            (c.status, c.name, _short(c.value), c.reason[:70])
+            (c.status, c.name, value_text(c.value), c.reason[:70])
             for c in report.checks
             if c.kind in ("metric", "latency", "schema", "privacy")
         ]
@@ -76,7 +76,7 @@ def run(client: sw.Client, url: str, folder: Path) -> None:
         client.promote(MODEL, weak)
     except PromotionRefused as refused:
         console.print(f"[bold red]refused[/]: {refused.message}", highlight=False)
-    dana, eli = _as("dana", url, client.settings), _as("eli", url, client.settings)
+    dana, eli = as_user("dana", url, client.settings), as_user("eli", url, client.settings)
     dana.approve(MODEL, good, "data-science", "beats the baseline on every segment")
     eli.approve(MODEL, good, "engineering", "p99 well inside the budget")
     dana.review(MODEL, good, rating=4, comment="explanations would help the retention team")
@@ -93,11 +93,3 @@ def run(client: sw.Client, url: str, folder: Path) -> None:
         f"(shipway gate report {MODEL} {good} --format markdown):"
     )
     print(to_markdown(reports[good]), flush=True)
-
-
-def _short(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k.removesuffix('_ms')} {v:.3g}" for k, v in value.items())
-    return "" if value is None else str(value)

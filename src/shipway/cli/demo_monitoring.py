@@ -18,6 +18,7 @@ from rich.markup import escape
 
 import shipway as sw
 from shipway.cli.churn import FEATURES, churn_frame, good_model
+from shipway.cli.demo_contracts import as_user
 from shipway.cli.output import console
 from shipway.client.serving import ClientModelSource
 from shipway.config import Settings
@@ -79,12 +80,7 @@ def run(client: sw.Client, url: str, settings: Settings, folder: Path) -> None:
         )
     assert isinstance(version, ModelVersion)
     report = client.run_gates(MODEL, version.version)
-    named = {
-        user: sw.Client(
-            url, settings=Settings.load(overrides={"home": str(settings.home), "user": user})
-        )
-        for user in ("dana", "eli")
-    }
+    named = {user: as_user(user, url, settings) for user in ("dana", "eli")}
     named["dana"].approve(MODEL, version.version, "data-science", "retrained on March data")
     named["eli"].approve(MODEL, version.version, "engineering", "same latency")
     for other in named.values():

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 from blake3 import blake3
 from sqlalchemy.engine import Connection
 
@@ -105,7 +104,7 @@ class ContractService:
                     "model_id": row.id,
                     "version": number,
                     "text": text,
-                    "spec": _dumps(contract.spec),
+                    "spec": contract.spec,
                     "digest": digest,
                     "message": message,
                     "created_at": now_ms(),
@@ -517,7 +516,3 @@ class ContractService:
         with self.db.read() as conn:
             model = self._model(conn, name)
             return repo.promotions_of(conn, model.id, name)
-
-
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()

@@ -52,7 +52,7 @@ def contract_versions(conn: Connection, model_id: int, name: str) -> list[Contra
 
 
 def insert_contract(conn: Connection, values: dict[str, Any]) -> None:
-    conn.execute(contracts.insert().values(**values))
+    conn.execute(contracts.insert().values(**(values | {"spec": _json(values["spec"])})))
 
 
 def has_contract(conn: Connection, model_id: int) -> bool:
@@ -65,7 +65,7 @@ def has_contract(conn: Connection, model_id: int) -> bool:
 # gate reports --------------------------------------------------------------------------
 
 
-def _report(name: str, row: Any) -> GateReport:
+def report_record(name: str, row: Any) -> GateReport:
     return GateReport(
         id=row.id,
         model=name,
@@ -87,15 +87,11 @@ def insert_report(conn: Connection, name: str, values: dict[str, Any]) -> GateRe
     new_id = conn.execute(gate_reports.insert().values(**stored)).inserted_primary_key[0]  # type: ignore[index]
     found = report(conn, int(new_id))
     assert found is not None
-    return _report(name, found)
+    return report_record(name, found)
 
 
 def report(conn: Connection, report_id: int) -> Any:
     return conn.execute(sa.select(gate_reports).where(gate_reports.c.id == report_id)).first()
-
-
-def report_record(name: str, row: Any) -> GateReport:
-    return _report(name, row)
 
 
 def reports(
@@ -104,7 +100,7 @@ def reports(
     query = sa.select(gate_reports).where(gate_reports.c.model_id == model_id)
     if version is not None:
         query = query.where(gate_reports.c.model_version == version)
-    return [_report(name, r) for r in conn.execute(query.order_by(gate_reports.c.id))]
+    return [report_record(name, r) for r in conn.execute(query.order_by(gate_reports.c.id))]
 
 
 # approvals and reviews -----------------------------------------------------------------

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from shipway.api.auth import DataScientist, Viewer
-from shipway.api.routes.models import _may_move
+from shipway.api.routes.models import may_move
 from shipway.contracts.service import UNSET
 from shipway.services import Services
 
@@ -125,7 +125,7 @@ def promotion_status(
 def promote(
     name: str, version: int, body: Promote, request: Request, services: Services = DataScientist
 ) -> Any:
-    _may_move(request, body.alias)
+    may_move(request, body.alias)
     promotion = services.contracts.promote(
         name,
         version,

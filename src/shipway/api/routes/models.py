@@ -49,7 +49,7 @@ class Section(BaseModel):
     text: str
 
 
-def _may_move(request: Request, alias: str) -> None:
+def may_move(request: Request, alias: str) -> None:
     """Moving `production` is a deployment decision: developers and admins only. Once the
     model has a contract, the registry moves it only through promotion."""
     if alias in PROTECTED_ALIASES and not role_allows(request.state.role, "developer"):
@@ -153,7 +153,7 @@ def delete_section(
 def set_alias(
     name: str, alias: str, body: AliasMove, request: Request, services: Services = DataScientist
 ) -> dict[str, Any]:
-    _may_move(request, alias)
+    may_move(request, alias)
     return services.registry.set_alias(name, alias, body.version, body.reason).to_dict()
 
 
@@ -161,7 +161,7 @@ def set_alias(
 def delete_alias(
     name: str, alias: str, request: Request, reason: str = "", services: Services = DataScientist
 ) -> dict[str, Any]:
-    _may_move(request, alias)
+    may_move(request, alias)
     return services.registry.delete_alias(name, alias, reason).to_dict()
 
 
@@ -169,7 +169,7 @@ def delete_alias(
 def rollback(
     name: str, alias: str, body: Reason, request: Request, services: Services = DataScientist
 ) -> dict[str, Any]:
-    _may_move(request, alias)
+    may_move(request, alias)
     return services.registry.rollback(name, alias, body.reason).to_dict()
 
 
