@@ -517,14 +517,18 @@ class MonitoringService:
             out[column] = entry
         return out
 
-    def quality(self, name: str, start: int, end: int) -> dict[tuple[int, str], dict[str, Any]]:
+    def quality(
+        self, name: str, start: int, end: int, labels: Any = None
+    ) -> dict[tuple[int, str], dict[str, Any]]:
         """The contract's task metrics per (version, arm) over rows logged in [start, end)."""
 
         spec = self._spec(name)
         files = self.predictions.local_files(
             self.predictions.segments(name, since=start, until=end)
         )
-        table = quality.joined(files, self.labels_table(name), start, end)
+        if labels is None:
+            labels = self.labels_table(name)
+        table = quality.joined(files, labels, start, end)
         return self._score(name, spec, table)
 
     def _score(
@@ -563,11 +567,14 @@ class MonitoringService:
         default_window = int(monitoring.get("window") or DEFAULT_WINDOW)
         fired: list[Alert] = []
         checked: list[dict[str, Any]] = []
+        labels = self.labels_table(name) if "live" in monitoring.get("rules", {}) else None
         for kind, rule in monitoring.get("rules", {}).items():
             window_ms = int(rule.get("window", default_window)) * 1000
             count = int(rule.get("for_windows", 1))
             results = [
-                self._evaluate(name, kind, rule, end - (k + 1) * window_ms, end - k * window_ms)
+                self._evaluate(
+                    name, kind, rule, end - (k + 1) * window_ms, end - k * window_ms, labels
+                )
                 for k in range(count)
             ]
             for version in sorted({v for r in results for v in r}):
@@ -602,12 +609,18 @@ class MonitoringService:
         }
 
     def _evaluate(
-        self, name: str, kind: str, rule: Mapping[str, Any], start: int, end: int
+        self,
+        name: str,
+        kind: str,
+        rule: Mapping[str, Any],
+        start: int,
+        end: int,
+        labels: Any = None,
     ) -> dict[int, dict[str, Any]]:
         """Per version with traffic in [start, end): was the rule breached, and why."""
         out: dict[int, dict[str, Any]] = {}
         if kind == "live":
-            for (version, arm), scored in self.quality(name, start, end).items():
+            for (version, arm), scored in self.quality(name, start, end, labels).items():
                 if arm == "shadow":
                     continue
                 entry = _live(rule, scored)
@@ -919,7 +932,8 @@ class MonitoringService:
         # whole buckets: at least the window, rounded up to the bucket
         start = end - -(-window_seconds * 1000 // bucket_ms) * bucket_ms
         window = self.window(name, start, end)
-        scored = self.quality(name, start, end)
+        labels = self.labels_table(name)
+        scored = self.quality(name, start, end, labels)
         versions: dict[str, Any] = {}
         for (version, arm), profile in sorted(window.items()):
             entry = versions.setdefault(str(version), {"arms": {}})
@@ -941,7 +955,7 @@ class MonitoringService:
                 name, int(label), merged, spec["monitoring"]["rules"].get("drift")
             )
             versions[label]["data_quality"] = self.data_quality(name, merged)
-        series = self._series(name, start, end, spec)
+        series = self._series(name, start, end, spec, labels)
         return {
             "model": name,
             "window": {"start": start, "end": end, "seconds": window_seconds},
@@ -961,7 +975,7 @@ class MonitoringService:
             return None
 
     def _series(
-        self, name: str, start: int, end: int, spec: dict[str, Any]
+        self, name: str, start: int, end: int, spec: dict[str, Any], labels: Any
     ) -> list[dict[str, Any]]:
         by_bucket: dict[int, Profile] = {}
         for bucket, _version, arm, profile in self.buckets(name, start, end):
@@ -974,7 +988,7 @@ class MonitoringService:
         files = self.predictions.local_files(
             self.predictions.segments(name, since=start, until=end)
         )
-        joined = quality.joined(files, self.labels_table(name), start, end) if metric else None
+        joined = quality.joined(files, labels, start, end) if metric else None
         out = []
         for bucket, profile in sorted(by_bucket.items()):
             latency = profile.columns.get(LATENCY)
