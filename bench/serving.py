@@ -145,7 +145,7 @@ def run() -> list[Result]:
         client = sw.Client("", settings=Settings.load(overrides={"home": str(home)}, environ={}))
         with sw.start_run(experiment="bench", client=client, capture=False) as run_:
             run_.log_model(model, input_example=X.head(3), register="bench")
-        client.backend.set_alias("bench", "production", 1)
+        client.registry.set_alias("bench", 1, "production")
         client.close()
         pickled = Path(tmp) / "model.pkl"
         pickled.write_bytes(pickle.dumps(model))

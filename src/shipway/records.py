@@ -85,6 +85,10 @@ class MetricPoint(Record):
     step: int
     timestamp: int
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MetricPoint:
+        return cls(d["key"], float_from_json(d["value"]), d["step"], d["timestamp"])
+
 
 @dataclasses.dataclass(frozen=True)
 class GitInfo(Record):

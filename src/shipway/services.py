@@ -71,11 +71,11 @@ class Services:
 
     @property
     def registry(self) -> RegistryService:
-        return RegistryService(self.db, self.artifacts, self.actor)
+        return RegistryService(self.db, self.artifacts, self.actor, self.role)
 
     @property
     def accounts(self) -> AccountService:
-        return AccountService(self.db, self.actor)
+        return AccountService(self.db, self.actor, self.role)
 
     @property
     def deployments(self) -> DeploymentService:
@@ -100,9 +100,11 @@ class Services:
     @property
     def monitoring(self) -> MonitoringService:
         if "monitoring" not in self._cache:
+            # the monitor's actions (an automatic rollback) are the contract's, whoever
+            # asked for the run: its registry acts with the admin role
             self._cache["monitoring"] = MonitoringService(
                 self.db,
-                self.registry,
+                RegistryService(self.db, self.artifacts, self.actor),
                 self.datasets,
                 self.contracts,
                 self.predictions,

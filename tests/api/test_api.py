@@ -133,13 +133,15 @@ def auth_server(sqlite_settings: Settings) -> Iterator[tuple[str, dict[str, str]
 def test_auth_requires_a_token_and_checks_roles(auth_server: tuple[str, dict[str, str]]) -> None:
     url, tokens = auth_server
     with httpx.Client(base_url=url + "/api/v1") as http:
-        err = _envelope(http.get("/runs"), 401, "unauthenticated")
+        err = _envelope(http.get("/experiments"), 401, "unauthenticated")
         assert "Bearer" in str(err["message"])
         _envelope(
-            http.get("/runs", headers={"Authorization": "Bearer wrong"}), 401, "unauthenticated"
+            http.get("/experiments", headers={"Authorization": "Bearer wrong"}),
+            401,
+            "unauthenticated",
         )
         viewer = {"Authorization": f"Bearer {tokens['vic']}"}
-        assert http.get("/runs", headers=viewer).status_code == 200
+        assert http.get("/experiments", headers=viewer).status_code == 200
         err = _envelope(http.post("/runs", json={}, headers=viewer), 403, "permission_denied")
         assert "viewer" in str(err["message"])
         _envelope(http.post("/users", json={"name": "x"}, headers=viewer), 403, "permission_denied")
@@ -204,7 +206,9 @@ def test_buffered_points_are_kept_when_the_server_dies(sqlite_settings: Settings
 
 
 def test_query_string_limits_are_400(http: httpx.Client) -> None:
-    _envelope(http.get("/runs", params={"limit": 5000}), 400, "invalid_input")
+    _envelope(http.get("/experiments", params={"limit": 5000}), 400, "invalid_input")
+    err = _envelope(http.get("/experiments", params={"limmit": 5}), 400, "invalid_input")
+    assert "'limmit'" in err["message"] and "limit" in err["message"]
 
 
 def test_chunked_json_over_the_limit_is_413(small_limit_server: str) -> None:

@@ -64,7 +64,7 @@ def test_a_good_version_passes_every_check_with_measured_values(project: Project
 def test_a_weak_version_fails_its_metric_gate_and_relative_gates_compare(project: Project) -> None:
     client = project.client
     client.set_contract("churn", project.contract())
-    client.backend.set_alias("churn", "staging", 1)  # not governed
+    client.registry.set_alias("churn", 1, "staging")  # not governed
     with pytest.raises(Exception, match="moves only through promotion"):
         client.set_alias("churn", 1, "production")
     assert client.run_gates("churn", 1).passed

@@ -168,7 +168,7 @@ def test_racing_promotions_have_one_winner_and_both_are_recorded(project: Projec
     assert client.resolve("models:/churn@production").version == 1
 
     # and for real, from threads
-    client.backend.delete_alias("churn", "production")
+    client.registry.delete_alias("churn", "production")
     results: dict[int, Any] = {}
     barrier = threading.Barrier(2)
 

@@ -42,7 +42,7 @@ def test_log_register_and_load_by_alias(client: sw.Client, trained: tuple) -> No
         loaded.predict(rows.drop(columns=["mean radius"]))
     card = client.get_model_card("cancer", 1)
     assert [c["name"] for c in card["signature"]["inputs"]][:2] == ["mean radius", "mean texture"]
-    assert "scikit-learn" in client.backend.model_requirements("cancer", 1)
+    assert "scikit-learn" in client.registry.requirements("cancer", 1)
 
 
 def test_logging_the_same_model_twice_is_one_version(client: sw.Client, trained: tuple) -> None:

@@ -146,9 +146,9 @@ def test_lineage_and_reverse_queries(client: sw.Client, tmp_path: Path) -> None:
         }
     ]
     assert [p["id"] for p in lineage["parents"]] == [parent.id]
-    trained_on = client.backend.models_trained_on("churn-train@1")
+    trained_on = client.registry.versions_trained_on("churn-train@1")
     assert [(v.name, v.version) for v in trained_on] == [("churn", version.version)]
-    assert client.backend.models_trained_on("churn-train@2") == []
+    assert client.registry.versions_trained_on("churn-train@2") == []
 
 
 def test_model_card_keeps_user_sections(client: sw.Client, tmp_path: Path) -> None:
@@ -156,7 +156,7 @@ def test_model_card_keeps_user_sections(client: sw.Client, tmp_path: Path) -> No
     client.update_registered_model(
         "churn", owners=["ds-team", "platform-team"], tags={"intended_use": "retention offers"}
     )
-    client.backend.set_card_section("churn", 1, "Limitations", "Not for customers < 1 month.")
+    client.registry.set_card_section("churn", 1, "Limitations", "Not for customers < 1 month.")
     card = client.get_model_card("churn", 1)
     assert card["owners"] == ["ds-team", "platform-team"]
     assert card["intended_use"] == "retention offers"
@@ -169,5 +169,53 @@ def test_model_card_keeps_user_sections(client: sw.Client, tmp_path: Path) -> No
     regenerated = markdown(client.get_model_card("churn", 1))
     assert "Aliases: staging" in regenerated
     assert user_sections(regenerated) == {"Limitations": "Not for customers < 1 month."}
-    env = client.backend.model_requirements("churn", 1)
+    env = client.registry.requirements("churn", 1)
     assert "scikit-learn==1.9.1" in env
+
+
+def test_the_browsable_client_walks_experiments_runs_models_and_deployments(
+    client: sw.Client, tmp_path: Path
+) -> None:
+    uri_a = _logged(client, tmp_path, "a")
+    uri_b = _logged(client, tmp_path, "b")
+    with sw.start_run(experiment="churn", client=client, capture=False) as other:
+        other.log_params({"model": "rf"})
+        other.log_metric("auc", 0.7)
+    client.register(uri_a, "churn")
+    client.register(uri_b, "churn")
+    client.set_alias("churn", 2, "staging")
+
+    churn = client.experiment("churn")
+    assert churn.name == "churn"
+    runs = list(churn.runs(order_by=["metrics.auc desc"], page_size=1))  # three pages
+    assert len(runs) == 3 and runs[-1].id == other.id
+    assert [r.id for r in churn.runs("params.model = 'rf'")] == [other.id]
+    assert client.run(other.id).params == {"model": "rf"}
+    assert client.run(other.id).metrics == {"auc": 0.7}
+    assert [a.path for a in runs[0].artifacts if a.path.endswith("model.yaml")] == [
+        "model/model.yaml"
+    ]
+    assert [p.value for p in client.run(other.id).metric_history("auc")] == [0.7]
+
+    model = client.model("churn")
+    assert model.aliases == {"staging": 2}
+    assert [(v.version, v.aliases) for v in model.versions] == [(1, []), (2, ["staging"])]
+    staging = model.alias("staging")
+    assert staging.version == 2 and staging.run.id == uri_b.split("/")[1]
+    assert staging.lineage["run"]["id"] == staging.record.run_id
+    assert model.version(1).gate_reports == [] and model.version(1).approvals == []
+    assert [e.to_version for e in model.history] == [2]
+    with pytest.raises(errors.NotFound):
+        _ = model.contract
+    client.set_alias("churn", 1, "staging")
+    assert model.aliases == {"staging": 2}  # fetched once
+    model.refresh()
+    assert model.aliases == {"staging": 1}
+
+    client.deployments.create("churn", "models:/churn@staging")
+    traffic = client.deployment("churn").traffic
+    assert {k: traffic[k] for k in ("mode", "model", "candidate")} == {
+        "mode": "single",
+        "model": "models:/churn@staging",
+        "candidate": None,
+    }

@@ -45,7 +45,7 @@ def registry(
     for number in (1, 2):
         with sw.start_run(experiment="cancer", client=client, capture=False) as run:
             run.log_model(fitted[number], input_example=X.head(3), register="cancer")
-    client.backend.set_alias("cancer", "production", 1)
+    client.registry.set_alias("cancer", 1, "production")
     yield client
     client.close()
 

@@ -148,7 +148,7 @@ def test_remote_platform_server_log_and_auth(
         owner = sw.Client(platform_url, settings=client_settings, token=admin)
         with sw.start_run(experiment="cancer", client=owner, capture=False) as run:
             run.log_model(fitted[1], input_example=X.head(3), register="cancer")
-        _, key = owner.backend.deployment_create("live", "models:/cancer/1", api_key=True)
+        _, key = owner.deployments.create("live", "models:/cancer/1", api_key=True)
         server_client = sw.Client(platform_url, settings=client_settings, token=server_token)
         with serving(server_client, deployments=["live"]) as (url, runtime):
             predict = f"{url}/v1/models/live/predict"

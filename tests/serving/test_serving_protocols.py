@@ -54,7 +54,7 @@ def test_pinned_version_and_listing(
     registry: sw.Client, cancer: Data, fitted: dict[int, Any]
 ) -> None:
     X, _ = cancer
-    deployment, _ = registry.backend.deployment_create(
+    deployment, _ = registry.deployments.create(
         "cancer-canary",
         "models:/cancer@production",
         mode="canary",
@@ -124,7 +124,7 @@ def test_invocations_needs_a_model_when_several_are_served(
     registry: sw.Client, cancer: Data
 ) -> None:
     X, _ = cancer
-    registry.backend.deployment_create("other", "models:/cancer/2")
+    registry.deployments.create("other", "models:/cancer/2")
     with serving(registry, ["models:/cancer@production"], ["other"]) as (url, _):
         r = httpx.post(f"{url}/invocations", json={"dataframe_records": records(X)})
         assert r.status_code == 400

@@ -170,16 +170,16 @@ def _wait_for(condition: Any, timeout: float = 30.0) -> None:
 
 def test_rollout_under_load_has_zero_failures(registry: sw.Client, cancer: Data) -> None:
     X, _ = cancer
-    registry.backend.deployment_create("live", "models:/cancer@production")
+    registry.deployments.create("live", "models:/cancer@production")
     with serving(registry, deployments=["live"], poll_interval=0.2) as (url, runtime):
         body = {"records": records(X, 1)}
         with Load(f"{url}/v1/models/live/predict", body) as load:
             _wait_for(lambda: len(load.answers) > 50)
-            registry.backend.set_alias("cancer", "production", 2, reason="rollout test")
+            registry.registry.set_alias("cancer", 2, "production", reason="rollout test")
             _wait_for(lambda: runtime.endpoints["live"].primary.number == 2)
             seen = len(load.answers)
             _wait_for(lambda: len(load.answers) > seen + 50)
-            registry.backend.rollback("cancer", "production", reason="and back")
+            registry.registry.rollback("cancer", "production", reason="and back")
             _wait_for(lambda: runtime.endpoints["live"].primary.number == 1)
             seen = len(load.answers)
             _wait_for(lambda: len(load.answers) > seen + 50)
@@ -192,7 +192,7 @@ def test_rollout_under_load_has_zero_failures(registry: sw.Client, cancer: Data)
 
 def test_canary_share_and_sticky_keys(registry: sw.Client, cancer: Data) -> None:
     X, _ = cancer
-    registry.backend.deployment_create(
+    registry.deployments.create(
         "canary",
         "models:/cancer@production",
         mode="canary",
@@ -219,13 +219,13 @@ def test_canary_share_and_sticky_keys(registry: sw.Client, cancer: Data) -> None
             }
             assert all(len(v) == 1 for v in keyed.values())  # sticky
             assert {next(iter(v)) for v in keyed.values()} == {1, 2}
-            registry.backend.deployment_set_traffic("canary", percent=100)
+            registry.deployments.set_traffic("canary", percent=100)
             _wait_for(lambda: runtime.endpoints["canary"].target.percent == 100)
             assert {
                 http.post("/v1/models/canary/predict", json=body).json()["version"]
                 for _ in range(20)
             } == {2}
-            registry.backend.deployment_set_traffic("canary", mode="single")
+            registry.deployments.set_traffic("canary", mode="single")
             _wait_for(lambda: runtime.endpoints["canary"].candidate is None)
             assert http.post("/v1/models/canary/predict", json=body).json()["version"] == 1
 
@@ -234,7 +234,7 @@ def test_shadow_answers_from_primary_and_logs_both(
     registry: sw.Client, cancer: Data, fitted: dict[int, Any]
 ) -> None:
     X, _ = cancer
-    registry.backend.deployment_create(
+    registry.deployments.create(
         "shadowed", "models:/cancer@production", mode="shadow", candidate="models:/cancer/2"
     )
     with serving(registry, deployments=["shadowed"]) as (url, runtime):
@@ -265,8 +265,8 @@ def test_shadow_answers_from_primary_and_logs_both(
 @pytest.mark.parametrize("mode", ["canary", "shadow"])
 def test_bad_traffic_policies(registry: sw.Client, mode: str) -> None:
     with pytest.raises(sw.errors.InvalidInput, match="needs a candidate"):
-        registry.backend.deployment_create("x", "models:/cancer/1", mode=mode)
+        registry.deployments.create("x", "models:/cancer/1", mode=mode)
     with pytest.raises(sw.errors.InvalidInput, match="between 0 and 100"):
-        registry.backend.deployment_create(
+        registry.deployments.create(
             "x", "models:/cancer/1", mode=mode, candidate="models:/cancer/2", percent=120
         )

@@ -9,20 +9,20 @@ from fastapi import APIRouter, FastAPI
 from shipway._version import __version__
 from shipway.api import errors
 from shipway.api.limits import BodyLimit
+from shipway.api.operations import add_routes, without_framework_422
 from shipway.api.routes import (
     accounts,
     artifacts,
     blobs,
     contracts,
     datasets,
-    experiments,
     metrics,
     models,
     monitoring,
-    runs,
     serving,
 )
 from shipway.config import Settings
+from shipway.operations import all_operations
 from shipway.services import Services
 
 API_PREFIX = "/api/v1"
@@ -46,9 +46,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         return {"status": "ok", "version": __version__, "auth": services.settings.auth}
 
     routers = (
-        experiments,
-        runs,
-        metrics,
+                metrics,
         artifacts,
         datasets,
         blobs,
@@ -60,7 +58,9 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     )
     for module in routers:
         api.include_router(module.router)
+    add_routes(api, all_operations())
     app.include_router(api)
+    without_framework_422(app)
     mb = 1024 * 1024
     app.add_middleware(
         BodyLimit,

@@ -110,7 +110,7 @@ def register(
     Example: shipway models register runs:/3f2a…/model churn
     """
     with client_for(home, tracking_uri) as client:
-        version, created = client.backend.model_register(name, source, description)
+        version, created = client.registry.register(source, name, description=description)
     if json:
         print_json({**version.to_dict(), "created": created})
     elif created:
@@ -219,9 +219,9 @@ def lineage(
     with client_for(home, tracking_uri) as client:
         if dataset or commit:
             found = (
-                client.backend.models_trained_on(dataset)
+                client.registry.versions_trained_on(dataset)
                 if dataset
-                else client.backend.models_from_commit(commit or "")
+                else client.registry.versions_from_commit(commit or "")
             )
             if json:
                 print_json([v.to_dict() for v in found])
@@ -275,7 +275,7 @@ def card(
                 raise InvalidInput(f"--section {item!r} must look like 'Title=Text'")
             edits[title.strip()] = body.strip()
         for title, body in edits.items():
-            client.backend.set_card_section(name, version, title, body)
+            client.registry.set_card_section(name, version, title, body)
         data = client.get_model_card(name, version)
     text = card_builder.markdown(data) if format == "md" else None
     if out is not None:
@@ -303,4 +303,4 @@ def env(
     """
     with client_for(home, tracking_uri) as client:
         version = client.resolve(uri)
-        print(client.backend.model_requirements(version.name, version.version), end="")
+        print(client.registry.requirements(version.name, version.version), end="")

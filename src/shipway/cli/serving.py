@@ -107,10 +107,10 @@ def serve(
         )
     with client_for(home, tracking_uri) as client:  # fail early, with the registry's words
         for uri in models:
-            version = client.backend.model_resolve(uri)
+            version = client.registry.resolve(uri)
             console.print(f"serving {uri} → {version.name} version {version.version}")
         for name in deployments_:
-            d = client.backend.deployment_get(name)
+            d = client.deployments.get(name)
             console.print(f"serving deployment {name}: {_policy(d)}")
     spec = {
         "home": str(home) if home else None,
@@ -192,7 +192,7 @@ def create(
     """
     mode, candidate = _mode_of(canary, shadow)
     with client_for(home, tracking_uri) as client:
-        d, key = client.backend.deployment_create(
+        d, key = client.deployments.create(
             name, model, mode=mode, candidate=candidate, percent=percent, api_key=api_key
         )
     if json:
@@ -210,7 +210,7 @@ def show(name: Name, home: Home = None, tracking_uri: Uri = None, json: Json = F
     Example: shipway deployments show churn
     """
     with client_for(home, tracking_uri) as client:
-        d = client.backend.deployment_get(name)
+        d = client.deployments.get(name)
     if json:
         print_json(d.to_dict())
         return
@@ -224,7 +224,7 @@ def list_(home: Home = None, tracking_uri: Uri = None, json: Json = False) -> No
     Example: shipway deployments list --json
     """
     with client_for(home, tracking_uri) as client:
-        found = client.backend.deployments_list()
+        found = client.deployments.list()
     if json:
         print_json([d.to_dict() for d in found])
         return
@@ -271,7 +271,7 @@ def set_traffic(
     else:
         mode, candidate = None, None
     with client_for(home, tracking_uri) as client:
-        d = client.backend.deployment_set_traffic(
+        d = client.deployments.set_traffic(
             name, model=model, mode=mode, candidate=candidate, percent=percent
         )
     if json:
@@ -287,7 +287,7 @@ def delete(name: Name, home: Home = None, tracking_uri: Uri = None) -> None:
     Example: shipway deployments delete churn-old
     """
     with client_for(home, tracking_uri) as client:
-        client.backend.deployment_delete(name)
+        client.deployments.delete(name)
     console.print(f"deleted deployment {name}")
 
 

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from shipway.client.backend import Backend
+from shipway.client.browse import DeploymentView, ExperimentView, ModelView, RunView
 from shipway.config import Settings
 from shipway.errors import InvalidInput
+from shipway.operations import Accounts, Deployments, Platform, Registry, Tracking
 from shipway.records import (
     Alert,
     AliasEvent,
@@ -88,24 +90,51 @@ class Client:
     ) -> None:
         self.settings = settings or Settings.load()
         self.backend = open_backend(tracking_uri, token=token, settings=self.settings)
+        self.platform: Platform = self.backend.platform
 
     @property
     def tracking_uri(self) -> str:
         return self.backend.location
 
-    # experiments
+    # the browsable objects (client/browse.py): lazy, fetched on first use
+    def experiment(self, ref: int | str) -> ExperimentView:
+        """An experiment by name or id: ``client.experiment("churn").runs(filter=...)``."""
+        return ExperimentView(self, ref)
+
+    def run(self, run_id: str) -> RunView:
+        """A run: ``client.run(run_id).params``, ``.metrics``, ``.artifacts``, ``.inputs``."""
+        return RunView(self, run_id)
+
+    def model(self, name: str) -> ModelView:
+        """A registered model: ``client.model("churn").versions``, ``.contract``,
+        ``.version(3).gate_reports``, ``.alias("production").lineage``."""
+        return ModelView(self, name)
+
+    def deployment(self, name: str) -> DeploymentView:
+        """A deployment: ``client.deployment("churn").traffic``."""
+        return DeploymentView(self, name)
+
+    # experiments and runs: the declared operations (shipway.operations.tracking)
+    @property
+    def tracking(self) -> Tracking:
+        """The tracking operations: ``client.tracking.restore_run(run_id)``."""
+        return self.platform.tracking
+
     def create_experiment(self, name: str, description: str = "") -> Experiment:
-        return self.backend.create_experiment(name, description)
+        """Create an experiment: ``client.create_experiment("churn", "30-day churn")``."""
+        return self.tracking.create_experiment(name, description)
 
     def get_experiment(self, ref: int | str) -> Experiment:
-        return self.backend.get_experiment(ref)
+        """An experiment by id or name."""
+        return self.tracking.get_experiment(ref)
 
     def list_experiments(self, limit: int = 100, cursor: str | None = None) -> Page[Experiment]:
-        return self.backend.list_experiments(limit, cursor)
+        """A page of experiments; pass ``page.next_cursor`` as ``cursor`` for the next."""
+        return self.tracking.list_experiments(limit, cursor)
 
-    # runs
     def get_run(self, run_id: str) -> Run:
-        return self.backend.get_run(run_id)
+        """A run: ``.id .name .status .params .metrics`` (latest values) ``.tags``."""
+        return self.tracking.get_run(run_id)
 
     def search_runs(
         self,
@@ -116,7 +145,11 @@ class Client:
         cursor: str | None = None,
         include_deleted: bool = False,
     ) -> Page[Run]:
-        return self.backend.search_runs(
+        """A page of runs matching ``filter`` (docs/search.md), in ``order_by`` order.
+
+        >>> client.search_runs("churn", "metrics.acc > 0.9", ["metrics.acc desc"], limit=10)
+        """
+        return self.tracking.search_runs(
             experiment,
             filter=filter,
             order_by=list(order_by),
@@ -126,25 +159,39 @@ class Client:
         )
 
     def set_terminated(self, run_id: str, status: str = "finished") -> Run:
-        return self.backend.update_run(run_id, status=status)
+        """End a run with ``status`` (finished, failed or killed)."""
+        return self.tracking.update_run(run_id, status=status)  # type: ignore[arg-type]
 
     def delete_run(self, run_id: str) -> Run:
-        return self.backend.delete_run(run_id)
+        """Delete a run (``restore_run`` brings it back)."""
+        return self.tracking.delete_run(run_id)
 
     def restore_run(self, run_id: str) -> Run:
-        return self.backend.delete_run(run_id, restore=True)
+        """Restore a deleted run."""
+        return self.tracking.restore_run(run_id)
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        self.backend.log_params(run_id, params)
+        """Log params on a run (immutable once logged)."""
+        self.tracking.log_params(run_id, params)
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
-        self.backend.set_tags(run_id, tags)
+        """Set tags on a run (overwrites)."""
+        self.tracking.set_tags(run_id, tags)
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self.backend.delete_tag(run_id, key)
+        """Delete a tag of a run."""
+        self.tracking.delete_tag(run_id, key)
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
-        return self.backend.get_metric_history(run_id, key)
+        """Every point of a metric: ``.step .value .timestamp``, in logging order."""
+        points: list[MetricPoint] = []
+        cursor = None
+        while True:
+            page = self.tracking.get_metric_history(run_id, key, limit=100_000, cursor=cursor)
+            points.extend(page)
+            cursor = page.next_cursor
+            if not cursor:
+                return points
 
     # artifacts
     def log_artifact(
@@ -159,7 +206,13 @@ class Client:
         """Download a file or folder artifact into ``dest``; returns the local path."""
         return self.backend.download_artifacts(run_id, path, Path(dest))
 
-    # model registry
+    # model registry: the declared operations (shipway.operations.registry) and the names
+    # the client has always had for them
+    @property
+    def registry(self) -> Registry:
+        """The registry's operations: ``client.registry.rollback("churn", "production")``."""
+        return self.platform.registry
+
     def register(
         self,
         source: str,
@@ -169,11 +222,15 @@ class Client:
         tags: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """Register the model package at ``runs:/RUN_ID/PATH`` as a version of ``name``
-        (the same package registered again returns its existing version)."""
-        return self.backend.model_register(name, source, description, tags)[0]
+        (the same package registered again returns its existing version).
+
+        >>> client.register(f"runs:/{run.id}/model", "churn").version
+        """
+        return self.registry.register(source, name, description=description, tags=tags)[0]
 
     def get_registered_model(self, name: str) -> RegisteredModel:
-        return self.backend.model_get(name)
+        """The registered model with its aliases (``registry.get_model``)."""
+        return self.registry.get_model(name)
 
     def update_registered_model(
         self,
@@ -183,40 +240,58 @@ class Client:
         owners: Sequence[str] | None = None,
         tags: Mapping[str, Any] | None = None,
     ) -> RegisteredModel:
-        return self.backend.model_update(name, description=description, owners=owners, tags=tags)
+        """Create the registered model if needed and set the given fields."""
+        return self.registry.update_model(name, description=description, owners=owners, tags=tags)
 
     def list_registered_models(self) -> list[RegisteredModel]:
-        return self.backend.models_list()
+        """Every registered model (``registry.list_models``)."""
+        return self.registry.list_models()
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
-        return self.backend.model_version(name, version)
+        """One version: ``client.get_model_version("churn", 3).aliases``."""
+        return self.registry.get_version(name, version)
 
     def list_model_versions(self, name: str) -> list[ModelVersion]:
-        return self.backend.model_versions(name)
+        """Every version of ``name``, oldest first."""
+        return self.registry.list_versions(name)
 
     def resolve(self, uri: str) -> ModelVersion:
         """The version ``models:/NAME/VERSION``, ``models:/NAME@ALIAS`` or ``models:/NAME``
         (the latest) names."""
-        return self.backend.model_resolve(uri)
+        return self.registry.resolve(uri)
 
     def set_alias(self, name: str, version: int, alias: str, reason: str = "") -> AliasEvent:
-        return self.backend.set_alias(name, alias, version, reason)
+        """Point ``alias`` at ``version``: ``client.set_alias("churn", 3, "staging")``."""
+        return self.registry.set_alias(name, version, alias, reason)
 
     def delete_alias(self, name: str, alias: str, reason: str = "") -> AliasEvent:
-        return self.backend.delete_alias(name, alias, reason)
+        """Remove an alias (the move is recorded: ``rollback`` sets it back)."""
+        return self.registry.delete_alias(name, alias, reason)
 
     def rollback(self, name: str, alias: str, reason: str = "") -> AliasEvent:
-        """Move ``alias`` back to its previous version; the event says from and to."""
-        return self.backend.rollback(name, alias, reason)
+        """Move ``alias`` back to its previous version; the event says from and to.
+
+        >>> client.rollback("churn", alias="production").to_version
+        """
+        return self.registry.rollback(name, alias, reason)
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
-        return self.backend.model_history(name, alias)
+        """Every alias move of ``name`` (or of one alias), oldest first."""
+        return self.registry.history(name, alias)
 
     def get_lineage(self, name: str, version: int) -> dict[str, Any]:
-        return self.backend.model_lineage(name, version)
+        """The version's run, commit, dataset versions and parent runs."""
+        return self.registry.lineage(name, version)
 
     def get_model_card(self, name: str, version: int) -> dict[str, Any]:
+        """The model card as data (``shipway.registry.card.markdown`` renders it)."""
         return self.backend.model_card(name, version)
+
+    # deployments: the declared operations (shipway.operations.deployments)
+    @property
+    def deployments(self) -> Deployments:
+        """The deployment operations: ``client.deployments.set_traffic("churn", percent=10)``."""
+        return self.platform.deployments
 
     # contracts, gates, sign-offs, promotion
     def set_contract(
@@ -320,29 +395,49 @@ class Client:
     def ack_alert(self, alert_id: int, comment: str = "") -> Alert:
         return self.backend.alert_ack(alert_id, comment)
 
-    # users, tokens, audit
+    # users, tokens, audit: the declared operations (shipway.operations.accounts)
+    @property
+    def accounts(self) -> Accounts:
+        """The accounts operations: ``client.accounts.list_users()``."""
+        return self.platform.accounts
+
     def create_user(self, name: str, role: str = "viewer") -> User:
-        return self.backend.create_user(name, role)
+        """Create a user: ``client.create_user("ada", "data-scientist")``."""
+        return self.accounts.create_user(name, role)
 
     def set_role(self, name: str, role: str) -> User:
-        return self.backend.set_role(name, role)
+        """Change a user's role."""
+        return self.accounts.set_role(name, role)
 
     def list_users(self) -> list[User]:
-        return self.backend.list_users()
+        """Every user, by name."""
+        return self.accounts.list_users()
 
     def create_token(self, user: str) -> Token:
-        return self.backend.create_token(user)
+        """A new token for ``user``; ``.secret`` is shown only here."""
+        return self.accounts.create_token(user)
 
     def list_tokens(self, user: str | None = None) -> list[Token]:
-        return self.backend.list_tokens(user)
+        """Tokens (never their secrets), of one user or all."""
+        return self.accounts.list_tokens(user)
 
     def revoke_token(self, token_id: str) -> None:
-        self.backend.revoke_token(token_id)
+        """Revoke a token at once."""
+        self.accounts.revoke_token(token_id)
 
     def list_events(
-        self, limit: int = 100, cursor: str | None = None, **filters: Any
+        self,
+        limit: int = 100,
+        cursor: str | None = None,
+        *,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        actor: str | None = None,
     ) -> Page[Event]:
-        return self.backend.list_events(limit, cursor, **filters)
+        """A page of the audit trail (oldest first), optionally of one object or actor."""
+        return self.accounts.list_events(
+            limit=limit, cursor=cursor, object_type=object_type, object_id=object_id, actor=actor
+        )
 
     def close(self) -> None:
         self.backend.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,20 +11,14 @@ from shipway.client.models_backends import ModelsInProcess
 from shipway.client.monitoring_backends import MonitoringInProcess
 from shipway.client.serving_backends import ServingInProcess
 from shipway.config import Settings
+from shipway.operations import Platform
 from shipway.records import (
     Artifact,
     Dataset,
     DatasetVersion,
-    Event,
-    Experiment,
     GitInfo,
     ManifestEntry,
-    MetricPoint,
-    Page,
-    Run,
     RunInput,
-    Token,
-    User,
 )
 from shipway.services import Services
 from shipway.store.metrics import Series
@@ -34,79 +28,10 @@ class LocalBackend(ModelsInProcess, ServingInProcess, ContractsInProcess, Monito
     def __init__(self, settings: Settings) -> None:
         self.services = Services.open(settings, actor=settings.user or None)
         self.location = str(settings.home)
-
-    def create_experiment(self, name: str, description: str = "") -> Experiment:
-        return self.services.tracking.create_experiment(name, description)
-
-    def get_experiment(self, ref: int | str) -> Experiment:
-        return self.services.tracking.get_experiment(ref)
-
-    def list_experiments(self, limit: int = 100, cursor: str | None = None) -> Page[Experiment]:
-        return self.services.tracking.list_experiments(limit, cursor)
-
-    def create_run(
-        self,
-        experiment: str | None,
-        *,
-        name: str | None,
-        description: str,
-        tags: Mapping[str, Any],
-        parent_id: str | None,
-        git: GitInfo | None,
-        source: str | None,
-    ) -> Run:
-        return self.services.tracking.create_run(
-            experiment,
-            name=name,
-            description=description,
-            tags=tags,
-            parent_id=parent_id,
-            git=git,
-            source=source,
-        )
-
-    def get_run(self, run_id: str) -> Run:
-        return self.services.tracking.get_run(run_id)
-
-    def update_run(self, run_id: str, **changes: Any) -> Run:
-        return self.services.tracking.update_run(run_id, **changes)
-
-    def delete_run(self, run_id: str, restore: bool = False) -> Run:
-        return self.services.tracking.delete_run(run_id, restore=restore)
-
-    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        self.services.tracking.log_params(run_id, params)
-
-    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
-        self.services.tracking.set_tags(run_id, tags)
-
-    def delete_tag(self, run_id: str, key: str) -> None:
-        self.services.tracking.delete_tag(run_id, key)
+        self.platform: Platform = self.services  # in-process, the services are the surfaces
 
     def log_metric_series(self, run_id: str, batch: Mapping[str, Series]) -> int:
         return self.services.tracking.log_metric_series(run_id, batch)
-
-    def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
-        return list(self.services.tracking.get_metric_history(run_id, key))
-
-    def search_runs(
-        self,
-        experiment: str | int | Sequence[str | int] | None,
-        *,
-        filter: str | None,
-        order_by: Sequence[str],
-        limit: int,
-        cursor: str | None,
-        include_deleted: bool,
-    ) -> Page[Run]:
-        return self.services.tracking.search_runs(
-            experiment,
-            filter=filter,
-            order_by=order_by,
-            limit=limit,
-            cursor=cursor,
-            include_deleted=include_deleted,
-        )
 
     def log_artifact(self, run_id: str, local: Path, artifact_path: str | None) -> list[Artifact]:
         return self.services.artifacts.log_path(run_id, local, artifact_path)
@@ -173,29 +98,6 @@ class LocalBackend(ModelsInProcess, ServingInProcess, ContractsInProcess, Monito
 
     def run_inputs(self, run_id: str) -> list[RunInput]:
         return self.services.datasets.inputs(run_id)
-
-    def create_user(self, name: str, role: str) -> User:
-        return self.services.accounts.create_user(name, role)
-
-    def set_role(self, name: str, role: str) -> User:
-        return self.services.accounts.set_role(name, role)
-
-    def list_users(self) -> list[User]:
-        return self.services.accounts.list_users()
-
-    def create_token(self, user: str) -> Token:
-        return self.services.accounts.create_token(user)
-
-    def list_tokens(self, user: str | None = None) -> list[Token]:
-        return self.services.accounts.list_tokens(user)
-
-    def revoke_token(self, token_id: str) -> None:
-        self.services.accounts.revoke_token(token_id)
-
-    def list_events(
-        self, limit: int = 100, cursor: str | None = None, **filters: Any
-    ) -> Page[Event]:
-        return self.services.accounts.list_events(limit=limit, cursor=cursor, **filters)
 
     def close(self) -> None:
         self.services.close()

@@ -35,7 +35,7 @@ def package_dir(uri: str | Path, *, client: Client | None = None) -> Path:
     c = client or Client()
     expected = None
     if str(uri).startswith("models:/"):
-        version = c.backend.model_resolve(str(uri))
+        version = c.registry.resolve(str(uri))
         run_id, path_in_run = version.run_id, version.artifact_path
         expected = version.package_digest
     else:

@@ -58,7 +58,7 @@ class ActiveRun:
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Params are immutable: re-logging a key with another value raises ParamConflict."""
-        self.client.backend.log_params(self.id, params)
+        self.client.tracking.log_params(self.id, params)
 
     def log_metric(
         self, key: str, value: Any, step: int | None = None, timestamp: int | None = None
@@ -104,7 +104,7 @@ class ActiveRun:
         self.set_tags({key: value})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        self.client.backend.set_tags(self.id, tags)
+        self.client.tracking.set_tags(self.id, tags)
 
     def log_artifact(
         self, local_path: str | Path, artifact_path: str | None = None
@@ -156,7 +156,8 @@ class ActiveRun:
         result = LoggedModel(self.id, path, info.flavor, digest)
         if register is None:
             return result
-        version, _ = self.client.backend.model_register(register, result.uri, description or "")
+        registry = self.client.registry
+        version, _ = registry.register(result.uri, register, description=description or "")
         return version
 
     def log_input(self, dataset: Any, context: str = "training") -> RunInput:
@@ -190,7 +191,7 @@ class ActiveRun:
             changes: dict[str, Any] = {"status": status}
             if error is not None:
                 changes["error"] = error
-            self.info = self.client.backend.update_run(self.id, **changes)
+            self.info = self.client.tracking.update_run(self.id, **changes)
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -257,7 +258,7 @@ def start_run(
         captured = capture_git()
         git, diff = captured.info, captured.diff
         source = entry_point()
-    info = client.backend.create_run(
+    info = client.tracking.create_run(
         experiment,
         name=name,
         description=description,

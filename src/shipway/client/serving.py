@@ -22,14 +22,14 @@ class ClientModelSource:
         self.client = client
 
     def resolve(self, uri: str) -> ModelVersion:
-        return self.client.backend.model_resolve(uri)
+        return self.client.registry.resolve(uri)
 
     def load(self, version: ModelVersion) -> LoadedModel:
         model: LoadedModel = load(version.uri, client=self.client)
         return model
 
     def deployment(self, name: str) -> Deployment:
-        return self.client.backend.deployment_get(name)
+        return self.client.deployments.get(name)
 
     def auth_required(self) -> bool:
         return self.client.backend.auth_required()
@@ -38,7 +38,7 @@ class ClientModelSource:
         return self.client.backend.token_role(token)
 
     def check_api_key(self, deployment: str, key: str) -> bool:
-        return self.client.backend.deployment_check_key(deployment, key)
+        return self.client.deployments.check_api_key(deployment, key)
 
     def log_rules(self, model: str) -> dict[str, list[str]]:
         """From the model's contract: ``privacy.log`` plus its PII columns (hashed)."""

@@ -11,7 +11,7 @@ import httpx
 
 from shipway.blobs.hashing import hash_file_sized
 from shipway.errors import Unauthenticated
-from shipway.records import Deployment, PredictionSegment
+from shipway.records import PredictionSegment
 from shipway.services import Services
 from shipway.serving.deployments import check_deployment_name
 from shipway.serving.predictions import query_files
@@ -23,45 +23,6 @@ def _d(name: str) -> str:
 
 class ServingInProcess:
     services: Services
-
-    def deployment_create(
-        self,
-        name: str,
-        model: str,
-        *,
-        mode: str = "single",
-        candidate: str | None = None,
-        percent: float | None = None,
-        api_key: bool = False,
-    ) -> tuple[Deployment, str | None]:
-        return self.services.deployments.create(
-            name, model, mode=mode, candidate=candidate, percent=percent, api_key=api_key
-        )
-
-    def deployment_get(self, name: str) -> Deployment:
-        return self.services.deployments.get(name)
-
-    def deployments_list(self) -> list[Deployment]:
-        return self.services.deployments.list()
-
-    def deployment_set_traffic(
-        self,
-        name: str,
-        *,
-        model: str | None = None,
-        mode: str | None = None,
-        candidate: str | None = None,
-        percent: float | None = None,
-    ) -> Deployment:
-        return self.services.deployments.set_traffic(
-            name, model=model, mode=mode, candidate=candidate, percent=percent
-        )
-
-    def deployment_delete(self, name: str) -> None:
-        self.services.deployments.delete(name)
-
-    def deployment_check_key(self, name: str, key: str) -> bool:
-        return self.services.deployments.check_api_key(name, key)
 
     def prediction_segment_add(
         self, model: str, version: int, path: Path, rows: int, first: int, last: int
@@ -95,54 +56,6 @@ class ServingOverHttp:
     home: Path
     location: str
     http: httpx.Client
-
-    def deployment_create(
-        self,
-        name: str,
-        model: str,
-        *,
-        mode: str = "single",
-        candidate: str | None = None,
-        percent: float | None = None,
-        api_key: bool = False,
-    ) -> tuple[Deployment, str | None]:
-        check_deployment_name(name)
-        body = {
-            "name": name,
-            "model": model,
-            "mode": mode,
-            "candidate": candidate,
-            "percent": percent,
-            "api_key": api_key,
-        }
-        data = self._json("POST", "/deployments", json=body)
-        key = data.pop("api_key", None)
-        return Deployment.from_dict(data), key
-
-    def deployment_get(self, name: str) -> Deployment:
-        return Deployment.from_dict(self._json("GET", f"/deployments/{_d(name)}"))
-
-    def deployments_list(self) -> list[Deployment]:
-        return [Deployment.from_dict(d) for d in self._json("GET", "/deployments")["deployments"]]
-
-    def deployment_set_traffic(
-        self,
-        name: str,
-        *,
-        model: str | None = None,
-        mode: str | None = None,
-        candidate: str | None = None,
-        percent: float | None = None,
-    ) -> Deployment:
-        body = {"model": model, "mode": mode, "candidate": candidate, "percent": percent}
-        return Deployment.from_dict(self._json("PATCH", f"/deployments/{_d(name)}", json=body))
-
-    def deployment_delete(self, name: str) -> None:
-        self._json("DELETE", f"/deployments/{_d(name)}")
-
-    def deployment_check_key(self, name: str, key: str) -> bool:
-        data = self._json("POST", f"/deployments/{_d(name)}/check-key", json={"key": key})
-        return bool(data["valid"])
 
     def prediction_segment_add(
         self, model: str, version: int, path: Path, rows: int, first: int, last: int

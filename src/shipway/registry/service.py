@@ -16,7 +16,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from shipway.errors import Conflict, InvalidInput, NotFound
+from shipway.accounts import role_allows
+from shipway.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from shipway.records import AliasEvent, ModelVersion, RegisteredModel, positive_int
 from shipway.registry import card as card_builder
 from shipway.registry.packages import PackageRef, find_package, parse_run_uri
@@ -84,10 +85,17 @@ def parse_model_uri(uri: str) -> tuple[str, int | None, str | None]:
 
 
 class RegistryService:
-    def __init__(self, db: Database, artifacts: ArtifactService, actor: str = "unknown") -> None:
+    def __init__(
+        self,
+        db: Database,
+        artifacts: ArtifactService,
+        actor: str = "unknown",
+        role: str = "admin",  # the caller's account role (admin with authentication off)
+    ) -> None:
         self.db = db
         self.artifacts = artifacts
         self.actor = actor
+        self.role = role
 
     def with_actor(self, actor: str) -> RegistryService:
         other = copy.copy(self)
@@ -97,18 +105,19 @@ class RegistryService:
 
     # packages --------------------------------------------------------------------------
 
-    def register_uri(
+    def register(
         self,
-        name: str,
         source: str,
+        name: str,
         *,
         description: str = "",
         tags: Mapping[str, Any] | None = None,
     ) -> tuple[ModelVersion, bool]:
         """Register the model package at ``runs:/<run_id>/<path>``."""
+        check_model_name(name)
         run_id, path = parse_run_uri(source)
         package = find_package(self.artifacts, run_id, path)
-        return self.register(
+        return self.register_package(
             name,
             run_id=run_id,
             artifact_path=package.path,
@@ -121,23 +130,23 @@ class RegistryService:
     def package(self, version: ModelVersion) -> PackageRef:
         return find_package(self.artifacts, version.run_id, version.artifact_path)
 
-    def requirements(self, name: str, number: int) -> str:
+    def requirements(self, name: str, version: int) -> str:
         """The version's environment as a requirements.txt."""
-        meta = self.package(self.get_version(name, number)).meta
+        meta = self.package(self.get_version(name, version)).meta
         env = meta.get("requirements") or {}
-        lines = [f"# {name} v{number}: Python {env.get('python', '?')}"]
+        lines = [f"# {name} v{version}: Python {env.get('python', '?')}"]
         lines += [f"{pkg}=={ver}" for pkg, ver in sorted((env.get("packages") or {}).items())]
         return "\n".join(lines) + "\n"
 
-    def card(self, name: str, number: int) -> dict[str, Any]:
+    def card(self, name: str, version: int) -> dict[str, Any]:
         model = self.get_model(name)
-        version = self.get_version(name, number)
+        found = self.get_version(name, version)
         return card_builder.build(
             model,
-            version,
-            self.lineage(name, number),
-            self.package(version).meta,
-            self.card_sections(name, number),
+            found,
+            self.lineage(name, version),
+            self.package(found).meta,
+            self.card_sections(name, version),
         )
 
     # registered models ----------------------------------------------------------------
@@ -183,7 +192,7 @@ class RegistryService:
 
     # versions --------------------------------------------------------------------------
 
-    def register(
+    def register_package(
         self,
         name: str,
         *,
@@ -239,9 +248,9 @@ class RegistryService:
                 continue  # a concurrent register took the number, or the same package
         raise Conflict(f"could not register a version of {name!r}: too many concurrent writers")
 
-    def get_version(self, name: str, number: int) -> ModelVersion:
+    def get_version(self, name: str, version: int) -> ModelVersion:
         with self.db.read() as conn:
-            return self._version(conn, self._model(conn, name), number)
+            return self._version(conn, self._model(conn, name), version)
 
     def _version(self, conn: Connection, model: Any, number: int) -> ModelVersion:
         if positive_int(number) is None:
@@ -279,7 +288,7 @@ class RegistryService:
     def update_version(
         self,
         name: str,
-        number: int,
+        version: int,
         *,
         description: str | None = None,
         tags: Mapping[str, Any] | None = None,
@@ -296,39 +305,41 @@ class RegistryService:
             values["status"] = status
         with self.db.write() as conn:
             model = self._model(conn, name)
-            self._version(conn, model, number)
+            self._version(conn, model, version)
             if values:
-                repo.update_version(conn, model.id, number, values)
+                repo.update_version(conn, model.id, version, values)
                 events.record(
-                    conn, self.actor, "update_version", "model", name, {"version": number}
+                    conn, self.actor, "update_version", "model", name, {"version": version}
                 )
-            return self._version(conn, model, number)
+            return self._version(conn, model, version)
 
-    def set_card_section(self, name: str, number: int, title: str, text: str | None) -> None:
+    def set_card_section(self, name: str, version: int, title: str, text: str | None) -> None:
         """Keep (or with ``text=None`` drop) a user-written section of the model card."""
         if not title.strip():
             raise InvalidInput("a card section needs a title")
         with self.db.write() as conn:
             model = self._model(conn, name)
-            self._version(conn, model, number)
-            sections = repo.card_sections(conn, model.id, number)
+            self._version(conn, model, version)
+            sections = repo.card_sections(conn, model.id, version)
             if text is None:
                 sections.pop(title, None)
             else:
                 sections[title] = text
             repo.update_version(
-                conn, model.id, number, {"card_sections": orjson.dumps(sections).decode()}
+                conn, model.id, version, {"card_sections": orjson.dumps(sections).decode()}
             )
 
-    def card_sections(self, name: str, number: int) -> dict[str, str]:
+    def card_sections(self, name: str, version: int) -> dict[str, str]:
         with self.db.read() as conn:
             model = self._model(conn, name)
-            return repo.card_sections(conn, model.id, number)
+            return repo.card_sections(conn, model.id, version)
 
     # aliases ---------------------------------------------------------------------------
 
-    def set_alias(self, name: str, alias: str, number: int, reason: str = "") -> AliasEvent:
+    def set_alias(self, name: str, version: int, alias: str, reason: str = "") -> AliasEvent:
+        number = version
         check_alias(alias)
+        self._may_move(alias)
         with self.db.write() as conn:
             model = self._model(conn, name, lock=True)
             self._version(conn, model, number)
@@ -343,6 +354,7 @@ class RegistryService:
 
     def delete_alias(self, name: str, alias: str, reason: str = "") -> AliasEvent:
         check_alias(alias)
+        self._may_move(alias)
         with self.db.write() as conn:
             model = self._model(conn, name, lock=True)
             current = repo.aliases_of(conn, model.id).get(alias)
@@ -354,6 +366,7 @@ class RegistryService:
     def rollback(self, name: str, alias: str, reason: str = "") -> AliasEvent:
         """Move ``alias`` back to the version it pointed at before its last move."""
         check_alias(alias)
+        self._may_move(alias)
         with self.db.write() as conn:
             model = self._model(conn, name, lock=True)
             history = repo.events(conn, model.id, name, alias)
@@ -367,6 +380,17 @@ class RegistryService:
             repo.set_alias(conn, model.id, alias, target)
             why = reason or f"rollback from version {last.to_version}"
             return self._record_move(conn, model, alias, last.to_version, target, why)
+
+    def may_move(self, alias: str) -> bool:
+        """Moving ``production`` is a deployment decision: developers and admins only."""
+        return alias not in PROTECTED_ALIASES or role_allows(self.role, "developer")
+
+    def _may_move(self, alias: str) -> None:
+        if not self.may_move(alias):
+            raise PermissionDenied(
+                f"moving the {alias!r} alias needs the developer or admin role; "
+                f"user {self.actor!r} is {self.role!r}"
+            )
 
     def history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
         if alias is not None:
@@ -398,11 +422,11 @@ class RegistryService:
 
     # lineage ---------------------------------------------------------------------------
 
-    def lineage(self, name: str, number: int) -> dict[str, Any]:
+    def lineage(self, name: str, version: int) -> dict[str, Any]:
         """version -> run -> git commit -> dataset versions read -> parent runs."""
         with self.db.read() as conn:
-            version = self._version(conn, self._model(conn, name), number)
-            run_pk = runs_repo.pk_of(conn, version.run_id)
+            found = self._version(conn, self._model(conn, name), version)
+            run_pk = runs_repo.pk_of(conn, found.run_id)
             assert run_pk is not None
             run = runs_repo.load(conn, [run_pk])[0]
             inputs = []
@@ -429,7 +453,7 @@ class RegistryService:
                 )
                 parent_id = parent.parent_id
         return {
-            "model": version.to_dict() | {"uri": version.uri, "source": version.source},
+            "model": found.to_dict() | {"uri": found.uri, "source": found.source},
             "run": {
                 "id": run.id,
                 "name": run.name,
@@ -446,10 +470,10 @@ class RegistryService:
             "parents": parents,
         }
 
-    def versions_trained_on(self, dataset_ref: str) -> list[ModelVersion]:
+    def versions_trained_on(self, dataset: str) -> list[ModelVersion]:
         from shipway.datasets.service import parse_ref
 
-        ds_name, ds_version = parse_ref(dataset_ref)
+        ds_name, ds_version = parse_ref(dataset)
         where = sa.and_(datasets.c.name == ds_name)
         if ds_version is not None:
             where = sa.and_(where, dataset_versions.c.version == ds_version)

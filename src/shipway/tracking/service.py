@@ -114,7 +114,6 @@ class TrackingService:
         parent_id: str | None = None,
         git: GitInfo | None = None,
         source: str | None = None,
-        user: str | None = None,
     ) -> Run:
         exp = self.get_or_create_experiment(experiment or DEFAULT_EXPERIMENT)
         run_id = uuid.uuid4().hex
@@ -132,7 +131,7 @@ class TrackingService:
                     "name": name or f"run-{run_id[:8]}",
                     "description": description,
                     "status": "running",
-                    "user": user or self.actor,
+                    "user": self.actor,
                     "start_time": now_ms(),
                     "parent_pk": parent_pk,
                     "git_commit": git.commit,
@@ -181,7 +180,13 @@ class TrackingService:
                 events.record(conn, self.actor, "update", "run", run_id, _summary(values))
             return runs_repo.load(conn, [pk])[0]
 
-    def delete_run(self, run_id: str, *, restore: bool = False) -> Run:
+    def delete_run(self, run_id: str) -> Run:
+        return self._mark_deleted(run_id, restore=False)
+
+    def restore_run(self, run_id: str) -> Run:
+        return self._mark_deleted(run_id, restore=True)
+
+    def _mark_deleted(self, run_id: str, *, restore: bool) -> Run:
         with self.db.write() as conn:
             pk = self._run_pk(conn, run_id)
             runs_repo.update(conn, pk, {"deleted": not restore})

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from shipway.api.auth import DataScientist, Viewer
-from shipway.api.routes.models import may_move
 from shipway.contracts.service import UNSET
+from shipway.errors import PermissionDenied
 from shipway.services import Services
 
 router = APIRouter(tags=["contracts"])
@@ -44,6 +44,14 @@ class Promote(BaseModel):
         False, description="refuse unless the alias still holds expect_current"
     )
     expect_current: int | None = None
+
+
+def may_move(request: Request, services: Services, alias: str) -> None:
+    if not services.registry.may_move(alias):
+        raise PermissionDenied(
+            f"moving the {alias!r} alias needs the developer or admin role; "
+            f"user {request.state.user!r} is {request.state.role!r}"
+        )
 
 
 @router.put("/models/{name}/contract", summary="Store a new contract version")
@@ -125,7 +133,7 @@ def promotion_status(
 def promote(
     name: str, version: int, body: Promote, request: Request, services: Services = DataScientist
 ) -> Any:
-    may_move(request, body.alias)
+    may_move(request, services, body.alias)
     promotion = services.contracts.promote(
         name,
         version,

@@ -1,4 +1,5 @@
-"""/api/v1/runs/{run_id}/metrics: batched ingest and history."""
+"""/api/v1/runs/{run_id}/metrics: batched ingest (its own compact wire format; the
+history is a declared operation, shipway.operations.tracking)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from shipway.api.auth import DataScientist, Viewer
-from shipway.api.responses import JSON
+from shipway.api.auth import DataScientist
 from shipway.errors import InvalidInput
 from shipway.services import Services
 from shipway.tracking.wire import decode_batch
@@ -39,17 +39,3 @@ async def log_batch(
     batch = decode_batch(payload, int(time.time() * 1000))
     count = await run_in_threadpool(services.tracking.log_metric_series, run_id, batch)
     return {"logged": count}
-
-
-@router.get("/{key:path}", summary="A metric's full history (cursor-paginated)")
-def history(
-    run_id: str,
-    key: str,
-    limit: int = 100_000,
-    cursor: str | None = None,
-    services: Services = Viewer,
-) -> JSON:
-    page = services.tracking.get_metric_history(run_id, key, limit=limit, cursor=cursor)
-    return JSON(
-        {"key": key, "points": [p.to_dict() for p in page], "next_cursor": page.next_cursor}
-    )

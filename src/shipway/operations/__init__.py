@@ -1,0 +1,58 @@
+"""Every platform operation, declared once (see ``declare``): the table the HTTP API
+generates its routes from, the remote client calls through, and the in-process client
+reaches as the services themselves.
+
+``Platform`` is what both client modes offer: one surface per domain. ``Services``
+satisfies it in-process; ``shipway.client.remote.RemotePlatform`` over HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from shipway.operations.accounts import Accounts
+from shipway.operations.declare import Operation, Param, Route, op, operations_of
+from shipway.operations.deployments import Deployments
+from shipway.operations.registry import Registry
+from shipway.operations.tracking import Tracking
+
+SURFACES: dict[str, type] = {
+    "tracking": Tracking,
+    "registry": Registry,
+    "accounts": Accounts,
+    "deployments": Deployments,
+}
+
+
+class Platform(Protocol):
+    """The declared operations of one platform, by domain."""
+
+    @property
+    def tracking(self) -> Tracking: ...
+    @property
+    def registry(self) -> Registry: ...
+    @property
+    def accounts(self) -> Accounts: ...
+    @property
+    def deployments(self) -> Deployments: ...
+
+
+def all_operations() -> list[Operation]:
+    """Every declared operation, surface by surface."""
+    return [o for name, surface in SURFACES.items() for o in operations_of(name, surface)]
+
+
+__all__ = [
+    "SURFACES",
+    "Accounts",
+    "Deployments",
+    "Operation",
+    "Param",
+    "Platform",
+    "Registry",
+    "Route",
+    "Tracking",
+    "all_operations",
+    "op",
+    "operations_of",
+]

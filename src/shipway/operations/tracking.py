@@ -1,0 +1,120 @@
+"""The tracking operations: experiments, runs, params, tags, metric histories, search.
+(Metric batches and artifacts stream; their routes are written by hand in api/routes.)"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Protocol
+
+from shipway.errors import Conflict, FilterSyntaxError, ParamConflict
+from shipway.operations.declare import op
+from shipway.operations.types import Limit, Name
+from shipway.records import Experiment, GitInfo, MetricPoint, Page, Run
+
+DS = "data-scientist"
+Status = Literal["running", "finished", "failed", "killed"]
+
+
+class Tracking(Protocol):
+    @op("POST", "/experiments", role=DS, status=201, event="create", errors=(Conflict,))
+    def create_experiment(self, name: Name, description: str = "") -> Experiment:
+        """Create an experiment (``409`` if the name is taken)."""
+        ...
+
+    @op("GET", "/experiments/{ref}", role="viewer")
+    def get_experiment(self, ref: int | str) -> Experiment:
+        """An experiment by id or name."""
+        ...
+
+    @op("GET", "/experiments", role="viewer", key="experiments")
+    def list_experiments(self, limit: Limit = 100, cursor: str | None = None) -> Page[Experiment]:
+        """Experiments, a page at a time (``next_cursor`` fetches the next)."""
+        ...
+
+    @op("POST", "/runs", role=DS, status=201, event="create")
+    def create_run(
+        self,
+        experiment: str | None = None,
+        *,
+        name: str | None = None,
+        description: str = "",
+        tags: Mapping[str, Any] | None = None,
+        parent_id: str | None = None,
+        git: GitInfo | None = None,
+        source: str | None = None,
+    ) -> Run:
+        """Start a run in ``experiment`` (created if missing; the Default one if None)."""
+        ...
+
+    @op("GET", "/runs/{run_id}", role="viewer")
+    def get_run(self, run_id: str) -> Run:
+        """A run with its params, latest metrics and tags."""
+        ...
+
+    @op("PATCH", "/runs/{run_id}", role=DS, event="update", errors=(Conflict,))
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: Status | None = None,
+        end_time: int | None = None,
+        error: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Run:
+        """End a run (``status``), or change its name or description."""
+        ...
+
+    @op("DELETE", "/runs/{run_id}", role=DS, event="delete")
+    def delete_run(self, run_id: str) -> Run:
+        """Delete a run (it can be restored)."""
+        ...
+
+    @op("POST", "/runs/{run_id}/restore", role=DS, event="restore")
+    def restore_run(self, run_id: str) -> Run:
+        """Restore a deleted run."""
+        ...
+
+    @op(
+        "POST",
+        "/runs/{run_id}/params",
+        role=DS,
+        event="log_params",
+        errors=(Conflict, ParamConflict),
+    )
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Log params (immutable: the same value again is a no-op, another is refused)."""
+        ...
+
+    @op("POST", "/runs/{run_id}/tags", role=DS, event="set_tags", errors=(Conflict,))
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        """Set tags (overwrites)."""
+        ...
+
+    @op("DELETE", "/runs/{run_id}/tags/{key:path}", role=DS, event="delete_tag")
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Delete a tag."""
+        ...
+
+    @op("GET", "/runs/{run_id}/metrics/{key:path}", role="viewer", key="points")
+    def get_metric_history(
+        self, run_id: str, key: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> Page[MetricPoint]:
+        """A metric's points in logging order, a page at a time (all of them without
+        ``limit``)."""
+        ...
+
+    @op("POST", "/runs/search", role="viewer", key="runs", errors=(FilterSyntaxError,))
+    def search_runs(
+        self,
+        experiment: str | int | Sequence[str | int] | None = None,
+        *,
+        filter: str | None = None,
+        order_by: Sequence[str] = (),
+        limit: Limit = 100,
+        cursor: str | None = None,
+        include_deleted: bool = False,
+    ) -> Page[Run]:
+        """Runs matching a filter (``metrics.acc > 0.9 and params.model = 'rf'``; see
+        docs/search.md), ordered, a page at a time."""
+        ...
