@@ -69,10 +69,6 @@ def _dumps(content: Any) -> bytes:
     return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-class Answer(Exception):
-    """Raised to stop handling and answer with ``response``."""
-
-
 def envelope(
     status: int, code: str, message: str, details: Any = None, *, v2: bool = False
 ) -> Response:
