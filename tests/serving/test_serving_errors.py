@@ -38,22 +38,22 @@ def test_native_error_paths(registry: sw.Client, cancer: Data) -> None:
             ({"records": []}, 400, "invalid_input", "non-empty list"),
             ({"records": [1]}, 400, "invalid_input", "records[0] must be an object"),
             ({"records": [row], "probabilities": "yes"}, 400, "invalid_input", "true or false"),
-            ({"records": [{**row, "zip": 1}]}, 422, "schema_error", "unknown field 'zip'"),
+            ({"records": [{**row, "zip": 1}]}, 400, "schema_error", "unknown field 'zip'"),
             (
                 {"records": [{k: v for k, v in row.items() if k != "mean area"}]},
-                422,
+                400,
                 "schema_error",
                 "missing required field 'mean area' (float)",
             ),
             (
                 {"records": [{**row, "mean area": "big"}]},
-                422,
+                400,
                 "schema_error",
                 "column 'mean area' expects float values, got 'big'",
             ),
             (
                 {"records": [{**row, "mean area": None}]},
-                422,
+                400,
                 "schema_error",
                 "'mean area' (float) has a null value",
             ),
@@ -124,7 +124,7 @@ def test_not_ready_answers_503(registry: sw.Client, cancer: Data) -> None:
 
 def test_model_failing_on_input_is_a_4xx(registry: sw.Client) -> None:
     """A model package without a signature takes what it is given; when the library
-    refuses it, the caller gets 422 with the library's reason."""
+    refuses it, the caller gets 400 prediction_failed with the library's reason."""
     from sklearn.linear_model import LinearRegression
 
     model = LinearRegression().fit([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]], [0.0, 1.0, 2.0])
@@ -134,7 +134,7 @@ def test_model_failing_on_input_is_a_4xx(registry: sw.Client) -> None:
         ok = httpx.post(f"{url}/invocations", json={"instances": [[1.0, 1.0]]})
         assert ok.status_code == 200, ok.text
         bad = httpx.post(f"{url}/invocations", json={"instances": [[1.0, 1.0, 5.0]]})
-        assert bad.status_code == 422, bad.text
+        assert bad.status_code == 400, bad.text
         assert bad.json()["error"]["code"] == "prediction_failed"
 
 
@@ -158,7 +158,7 @@ def test_metrics_and_access_log(
         in text
     )
     assert (
-        'shipway_requests_total{model="cancer",protocol="native",status="422",version="1"} 1.0'
+        'shipway_requests_total{model="cancer",protocol="native",status="400",version="1"} 1.0'
         in text
     )
     assert (
@@ -171,7 +171,7 @@ def test_metrics_and_access_log(
     lines = [orjson.loads(r.getMessage()) for r in caplog.records if r.name == "shipway.access"]
     assert len(lines) == 5
     assert lines[-1]["request_id"] == "abc-1" and lines[-1]["status"] == 200
-    assert lines[3]["status"] == 422 and lines[3]["path"] == "/v1/models/cancer/predict"
+    assert lines[3]["status"] == 400 and lines[3]["path"] == "/v1/models/cancer/predict"
     assert all(line["latency_ms"] > 0 for line in lines)
 
 

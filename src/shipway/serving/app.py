@@ -34,6 +34,7 @@ from starlette.routing import Route
 
 from shipway import errors
 from shipway._version import __version__
+from shipway.http_status import status_for
 from shipway.serving import oip
 from shipway.serving.codecs import Rows, parse_json
 from shipway.serving.openapi import openapi_document, swagger_html
@@ -42,27 +43,8 @@ from shipway.serving.runtime import Endpoint, PredictionFailed, Runtime, Slot
 access_log = logging.getLogger("shipway.access")
 log = logging.getLogger("shipway.serving")
 
-STATUS: list[tuple[type[errors.ShipwayError], int]] = [
-    (errors.PayloadTooLarge, 413),
-    (errors.SchemaError, 422),
-    (errors.InvalidInput, 400),
-    (errors.Unauthenticated, 401),
-    (errors.PermissionDenied, 403),
-    (errors.NotFound, 404),
-    (errors.NotReady, 503),
-    (errors.ConnectionFailed, 503),
-]
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 _TOKEN_TTL = 30.0
-
-
-def status_for(exc: errors.ShipwayError) -> int:
-    if getattr(exc, "code", "") == "prediction_failed":
-        return 422
-    for cls, status in STATUS:
-        if isinstance(exc, cls):
-            return status
-    return 500
 
 
 def _dumps(content: Any) -> bytes:
