@@ -41,6 +41,7 @@ def test_every_direct_subclass_of_the_base_has_a_status() -> None:
 def test_both_servers_use_the_one_table() -> None:
     import shipway.api.errors as api_errors
     import shipway.serving.app as serving_app
+    import shipway.serving.server as serving_server
 
     assert api_errors.status_for is status_for
-    assert serving_app.status_for is status_for
+    assert serving_app.status_for is serving_server.status_for is status_for

@@ -122,6 +122,41 @@ def test_not_ready_answers_503(registry: sw.Client, cancer: Data) -> None:
     assert v2.status_code == 503 and "loading" in v2.json()["error"]
 
 
+def test_each_protocol_answers_its_own_error_shape(registry: sw.Client) -> None:
+    """Everything under /v2 (the bare prefix, unknown routes, wrong methods) answers the
+    protocol's {"error": "…"}; everything else the platform's envelope."""
+    runtime = Runtime(ClientModelSource(registry), models=["models:/cancer@production"])
+    app = create_app(runtime)
+
+    async def calls() -> dict[tuple[str, str], httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://serve") as http:
+            asked = [
+                ("POST", "/v2"),
+                ("GET", "/v2/nothing"),
+                ("GET", "/v2/models/cancer/versions/x"),
+                ("GET", "/v2x"),
+                ("GET", "/nothing"),
+                ("PUT", "/invocations"),
+                ("GET", "/ping"),
+            ]
+            return {(m, p): await http.request(m, p) for m, p in asked}
+
+    answers = asyncio.run(calls())
+    assert answers[("POST", "/v2")].status_code == 405
+    assert answers[("POST", "/v2")].json() == {"error": "POST is not allowed on /v2"}
+    assert answers[("GET", "/v2/nothing")].status_code == 404
+    assert isinstance(answers[("GET", "/v2/nothing")].json()["error"], str)
+    assert "positive number" in answers[("GET", "/v2/models/cancer/versions/x")].json()["error"]
+    for key, code in [
+        (("GET", "/v2x"), "not_found"),
+        (("GET", "/nothing"), "not_found"),
+        (("PUT", "/invocations"), "method_not_allowed"),
+        (("GET", "/ping"), "not_ready"),
+    ]:
+        assert answers[key].json()["error"]["code"] == code, (key, answers[key].text)
+
+
 def test_model_failing_on_input_is_a_4xx(registry: sw.Client) -> None:
     """A model package without a signature takes what it is given; when the library
     refuses it, the caller gets 400 prediction_failed with the library's reason."""
