@@ -21,8 +21,9 @@ The hierarchy::
     ├── MissingDependency             an optional extra is needed (names the extra to install)
     └── NotReady                      a served model is still loading, or failed to load
 
-Domain errors know nothing about HTTP or exit codes: ``shipway.api.errors`` maps them to
-status codes and ``shipway.cli.output`` maps them to exit codes and one-line headlines.
+Domain errors know nothing about HTTP or exit codes: ``shipway.http_status`` maps them to
+status codes (for the platform API and the inference server alike) and
+``shipway.cli.output`` maps them to exit codes and one-line headlines.
 """
 
 from __future__ import annotations

@@ -38,22 +38,22 @@ def test_native_error_paths(registry: sw.Client, cancer: Data) -> None:
             ({"records": []}, 400, "invalid_input", "non-empty list"),
             ({"records": [1]}, 400, "invalid_input", "records[0] must be an object"),
             ({"records": [row], "probabilities": "yes"}, 400, "invalid_input", "true or false"),
-            ({"records": [{**row, "zip": 1}]}, 422, "schema_error", "unknown field 'zip'"),
+            ({"records": [{**row, "zip": 1}]}, 400, "schema_error", "unknown field 'zip'"),
             (
                 {"records": [{k: v for k, v in row.items() if k != "mean area"}]},
-                422,
+                400,
                 "schema_error",
                 "missing required field 'mean area' (float)",
             ),
             (
                 {"records": [{**row, "mean area": "big"}]},
-                422,
+                400,
                 "schema_error",
                 "column 'mean area' expects float values, got 'big'",
             ),
             (
                 {"records": [{**row, "mean area": None}]},
-                422,
+                400,
                 "schema_error",
                 "'mean area' (float) has a null value",
             ),
@@ -122,9 +122,44 @@ def test_not_ready_answers_503(registry: sw.Client, cancer: Data) -> None:
     assert v2.status_code == 503 and "loading" in v2.json()["error"]
 
 
+def test_each_protocol_answers_its_own_error_shape(registry: sw.Client) -> None:
+    """Everything under /v2 (the bare prefix, unknown routes, wrong methods) answers the
+    protocol's {"error": "…"}; everything else the platform's envelope."""
+    runtime = Runtime(ClientModelSource(registry), models=["models:/cancer@production"])
+    app = create_app(runtime)
+
+    async def calls() -> dict[tuple[str, str], httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://serve") as http:
+            asked = [
+                ("POST", "/v2"),
+                ("GET", "/v2/nothing"),
+                ("GET", "/v2/models/cancer/versions/x"),
+                ("GET", "/v2x"),
+                ("GET", "/nothing"),
+                ("PUT", "/invocations"),
+                ("GET", "/ping"),
+            ]
+            return {(m, p): await http.request(m, p) for m, p in asked}
+
+    answers = asyncio.run(calls())
+    assert answers[("POST", "/v2")].status_code == 405
+    assert answers[("POST", "/v2")].json() == {"error": "POST is not allowed on /v2"}
+    assert answers[("GET", "/v2/nothing")].status_code == 404
+    assert isinstance(answers[("GET", "/v2/nothing")].json()["error"], str)
+    assert "positive number" in answers[("GET", "/v2/models/cancer/versions/x")].json()["error"]
+    for key, code in [
+        (("GET", "/v2x"), "not_found"),
+        (("GET", "/nothing"), "not_found"),
+        (("PUT", "/invocations"), "method_not_allowed"),
+        (("GET", "/ping"), "not_ready"),
+    ]:
+        assert answers[key].json()["error"]["code"] == code, (key, answers[key].text)
+
+
 def test_model_failing_on_input_is_a_4xx(registry: sw.Client) -> None:
     """A model package without a signature takes what it is given; when the library
-    refuses it, the caller gets 422 with the library's reason."""
+    refuses it, the caller gets 400 prediction_failed with the library's reason."""
     from sklearn.linear_model import LinearRegression
 
     model = LinearRegression().fit([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]], [0.0, 1.0, 2.0])
@@ -134,7 +169,7 @@ def test_model_failing_on_input_is_a_4xx(registry: sw.Client) -> None:
         ok = httpx.post(f"{url}/invocations", json={"instances": [[1.0, 1.0]]})
         assert ok.status_code == 200, ok.text
         bad = httpx.post(f"{url}/invocations", json={"instances": [[1.0, 1.0, 5.0]]})
-        assert bad.status_code == 422, bad.text
+        assert bad.status_code == 400, bad.text
         assert bad.json()["error"]["code"] == "prediction_failed"
 
 
@@ -158,7 +193,7 @@ def test_metrics_and_access_log(
         in text
     )
     assert (
-        'shipway_requests_total{model="cancer",protocol="native",status="422",version="1"} 1.0'
+        'shipway_requests_total{model="cancer",protocol="native",status="400",version="1"} 1.0'
         in text
     )
     assert (
@@ -171,7 +206,7 @@ def test_metrics_and_access_log(
     lines = [orjson.loads(r.getMessage()) for r in caplog.records if r.name == "shipway.access"]
     assert len(lines) == 5
     assert lines[-1]["request_id"] == "abc-1" and lines[-1]["status"] == 200
-    assert lines[3]["status"] == 422 and lines[3]["path"] == "/v1/models/cancer/predict"
+    assert lines[3]["status"] == 400 and lines[3]["path"] == "/v1/models/cancer/predict"
     assert all(line["latency_ms"] > 0 for line in lines)
 
 

@@ -1,6 +1,7 @@
-"""The one place that maps errors to HTTP status codes and the error envelope
-``{"error": {"code", "message", "details"}}`` — for shipway's own errors and for the
-framework's (malformed JSON, validation errors, unknown routes, wrong methods)."""
+"""The platform API's error envelope ``{"error": {"code", "message", "details"}}`` — for
+shipway's own errors (their status from the table in :mod:`shipway.http_status`, which the
+inference server shares) and for the framework's (malformed JSON, validation errors,
+unknown routes, wrong methods)."""
 
 from __future__ import annotations
 
@@ -13,22 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shipway import errors
 from shipway.api.responses import JSON
+from shipway.http_status import status_for
 
 log = logging.getLogger("shipway.api")
-
-STATUS: dict[type[errors.ShipwayError], int] = {
-    errors.InvalidInput: 400,
-    errors.Unauthenticated: 401,
-    errors.PermissionDenied: 403,
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.PayloadTooLarge: 413,
-    errors.MissingDependency: 501,
-    errors.NotReady: 503,
-    errors.ConnectionFailed: 503,
-    errors.IntegrityError: 500,
-    errors.ServerError: 502,
-}
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -39,13 +27,6 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
-
-
-def status_for(exc: errors.ShipwayError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 500
 
 
 def envelope(status: int, code: str, message: str, details: Any = None) -> JSON:

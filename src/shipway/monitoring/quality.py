@@ -15,23 +15,17 @@ import numpy as np
 import orjson
 
 from shipway.contracts import metrics as metric_lib
+from shipway.serving.predictions import open_log
 
 
 def joined(files: Sequence[Path], labels: Any, start: int, end: int) -> Any:
     """Rows of the log in [start, end) with their label (null when none yet): columns
     version, arm, time_ms, prediction, probabilities (when logged), label."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        if not files:
-            return None
-        listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-        con.execute(
-            f"CREATE VIEW log AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
-        )
+    if not files:
+        return None
+    with open_log(files) as con:
         con.register("labels", labels)
-        columns = [r[0] for r in con.sql("DESCRIBE log").fetchall()]
+        columns = [r[0] for r in con.sql("DESCRIBE predictions").fetchall()]
         if "time" not in columns:  # only segments that carry error counts
             return None
         has_proba = "probabilities" in columns
@@ -39,12 +33,10 @@ def joined(files: Sequence[Path], labels: Any, start: int, end: int) -> Any:
         return con.sql(
             f"""SELECT l.version, l.arm, epoch_ms(l.time) AS time_ms, l.prediction,
                        {proba} AS probabilities, f.label
-                FROM log l LEFT JOIN labels f
+                FROM predictions l LEFT JOIN labels f
                   ON f.request_id = l.request_id AND f.row = l.row
                 WHERE epoch_ms(l.time) >= {int(start)} AND epoch_ms(l.time) < {int(end)}"""
         ).to_arrow_table()
-    finally:
-        con.close()
 
 
 def decode_labels(raw: Sequence[str]) -> list[Any]:

@@ -1,7 +1,7 @@
 """Request bodies of the three protocols decoded into :class:`Rows`, and results encoded back.
 
 Every decoder checks the body against the model's signature and raises
-:class:`~shipway.errors.InvalidInput` (400) or :class:`~shipway.errors.SchemaError` (422)
+:class:`~shipway.errors.InvalidInput` or :class:`~shipway.errors.SchemaError` (both 400)
 naming the field and the problem; the server never answers a bad body with a 500.
 
 ``Rows`` keeps the input the way it arrived (a float matrix, or columns of Python values)

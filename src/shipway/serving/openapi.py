@@ -30,11 +30,11 @@ _OUTPUT_TYPES = {"int": "integer", "float": "number", "bool": "boolean"}
 
 def _error_responses() -> dict[str, Any]:
     described = {
-        "400": "Malformed body (names the field)",
+        "400": "Malformed body, or input that does not match the model's signature (names "
+        "the field or column; code invalid_input, schema_error or prediction_failed)",
         "401": "Missing or unknown token / API key (when the server requires one)",
         "404": "Unknown model or version",
         "413": "Body or row count over the server's limits",
-        "422": "Input that does not match the model's signature (names the column)",
         "503": "The model is still loading",
     }
     return {

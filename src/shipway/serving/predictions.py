@@ -10,8 +10,9 @@ Example::
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -21,6 +22,9 @@ from shipway.records import PredictionSegment
 from shipway.registry.service import check_model_name
 from shipway.store.db import Database
 from shipway.store.tables import prediction_segments
+
+if TYPE_CHECKING:
+    import duckdb
 
 BASE_COLUMNS = (
     "request_id",
@@ -142,8 +146,13 @@ class PredictionLogService:
         return query_files(files, sql)
 
 
-def query_files(files: list[Path], sql: str) -> Any:
-    """``sql`` over a ``predictions`` view of the Parquet ``files``."""
+def open_log(paths: Sequence[Path]) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with a ``predictions`` view over the Parquet segment ``paths``
+    (an empty view with the base columns when there are none); the caller closes it::
+
+        with open_log(paths) as con:
+            con.sql("SELECT arm, count(*) FROM predictions GROUP BY arm").fetchall()
+    """
     try:
         import duckdb
     except ImportError as exc:  # pragma: no cover - part of the serve extra
@@ -152,20 +161,33 @@ def query_files(files: list[Path], sql: str) -> Any:
         ) from exc
     con = duckdb.connect()
     try:
-        if files:
-            listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-            con.execute(
-                f"CREATE VIEW predictions AS SELECT * FROM read_parquet([{listed}], "
-                "union_by_name = true)"
-            )
-        else:
-            con.execute(
-                "CREATE VIEW predictions AS SELECT NULL::VARCHAR AS request_id, "
-                "NULL::INTEGER AS row, NULL::TIMESTAMPTZ AS time, NULL::VARCHAR AS endpoint, "
-                "NULL::VARCHAR AS model, NULL::INTEGER AS version, NULL::VARCHAR AS arm, "
-                "NULL::VARCHAR AS protocol, NULL::FLOAT AS latency_ms, NULL::DOUBLE AS prediction "
-                "WHERE false"
-            )
+        con.execute(_view(paths))
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _view(paths: Sequence[Path]) -> str:
+    if not paths:
+        return (
+            "CREATE VIEW predictions AS SELECT NULL::VARCHAR AS request_id, "
+            "NULL::INTEGER AS row, NULL::TIMESTAMPTZ AS time, NULL::VARCHAR AS endpoint, "
+            "NULL::VARCHAR AS model, NULL::INTEGER AS version, NULL::VARCHAR AS arm, "
+            "NULL::VARCHAR AS protocol, NULL::FLOAT AS latency_ms, NULL::DOUBLE AS prediction "
+            "WHERE false"
+        )
+    listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    return (
+        f"CREATE VIEW predictions AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+    )
+
+
+def query_files(files: Sequence[Path], sql: str) -> Any:
+    """``sql`` over a ``predictions`` view of the Parquet ``files``; a ``pyarrow.Table``."""
+    with open_log(files) as con:
+        import duckdb  # installed: open_log checked
+
         try:
             relation = con.sql(sql)
         except duckdb.Error as exc:
@@ -175,5 +197,3 @@ def query_files(files: list[Path], sql: str) -> Any:
                 "the query must be a SELECT over 'predictions'", details={"sql": sql}
             )
         return relation.to_arrow_table()
-    finally:
-        con.close()

@@ -8,6 +8,11 @@ signature's column order. It answers with ``predict`` (``[rows]``) and, for clas
 The binary tensor extension is supported both ways: a request whose JSON header is
 followed by raw tensor bytes (``Inference-Header-Content-Length``), and binary outputs
 when asked for (``parameters.binary_data`` on an output, or ``binary_data_output``).
+
+Routes: ``GET /v2``, ``/v2/health/live``, ``/v2/health/ready``,
+``/v2/models/{name}[/versions/{v}]``, ``…/ready`` and ``POST …/infer``. They are a sub-app
+with its own exception handlers, so every error under ``/v2`` (an unknown route and a
+wrong method too) has the protocol's shape ``{"error": "message"}``.
 """
 
 from __future__ import annotations
@@ -17,9 +22,27 @@ from typing import Any
 
 import numpy as np
 import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
+from shipway import errors
+from shipway._version import __version__
 from shipway.errors import InvalidInput, SchemaError
+from shipway.http_status import status_for
 from shipway.serving.codecs import Codec, Rows, names_hint, parse_json
+from shipway.serving.runtime import Slot
+from shipway.serving.server import (
+    INTERNAL,
+    Prefix,
+    Server,
+    http_error,
+    json_error,
+    json_response,
+    parse_version,
+)
 
 DATATYPES: dict[str, Any] = {
     "BOOL": np.bool_,
@@ -290,3 +313,154 @@ def _to_binary(array: Any, datatype: str) -> bytes:
             parts.append(struct.pack("<I", len(b)) + b)
         return b"".join(parts)
     return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+
+
+# the protocol's routes ------------------------------------------------------------------
+
+
+class Infer:
+    """An inference request in, an inference response out (JSON or binary tensors)."""
+
+    name = "v2"
+
+    def decode(
+        self, request: Request, slot: Slot, body: bytes
+    ) -> tuple[Rows, tuple[str | None, list[tuple[str, bool]]]]:
+        """The rows, and the request's ``id`` and wanted outputs for the answer."""
+        header = request.headers.get("inference-header-content-length")
+        rows, parsed = decode_request(slot.codec, body, header)
+        available = ["predict", "predict_proba"] if slot.has_proba else ["predict"]
+        given = parsed.get("id")
+        return rows, (given if isinstance(given, str) else None, wanted_outputs(parsed, available))
+
+    def wants_proba(self, parsed: tuple[str | None, list[tuple[str, bool]]]) -> bool:
+        return any(name == "predict_proba" for name, _ in parsed[1])
+
+    def encode(
+        self,
+        slot: Slot,
+        request_id: str,
+        parsed: tuple[str | None, list[tuple[str, bool]]],
+        predictions: Any,
+        proba: Any,
+    ) -> Response:
+        results = {"predict": predictions, "predict_proba": proba}
+        body, headers = encode_response(slot.name, slot.number, parsed[0], results, parsed[1])
+        media = "application/octet-stream" if headers else "application/json"
+        return Response(body, 200, headers=headers, media_type=media)
+
+    def error(self, status: int, code: str, message: str, details: Any) -> Response:
+        return error(status, message)
+
+
+def error(status: int, message: str) -> Response:
+    """The protocol's error shape: ``{"error": "message"}``."""
+    return json_error({"error": message}, status)
+
+
+class _Handlers:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.runtime = server.runtime
+        self.adapter = Infer()
+
+    async def infer(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        version = parse_version(request.path_params.get("version"))
+        return await self.server.predict(request, self.adapter, name, version)
+
+    async def model(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        version = parse_version(request.path_params.get("version"))
+        self.server.check_access(request, name)
+        endpoint = self.runtime.endpoint(name)
+        slot = endpoint.slot(version)
+        return json_response(
+            {
+                "name": name,
+                "versions": [str(v) for v in sorted(endpoint.slots)],
+                "platform": f"shipway_{slot.model.flavor}",
+                "inputs": _input_metadata(slot),
+                "outputs": _output_metadata(slot),
+            }
+        )
+
+    async def model_ready(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        version = parse_version(request.path_params.get("version"))
+        self.runtime.endpoint(name).slot(version)
+        return json_response({"name": name, "ready": True})
+
+    async def server_metadata(self, request: Request) -> Response:
+        return json_response(
+            {"name": "shipway", "version": __version__, "extensions": ["binary_tensor_data"]}
+        )
+
+
+def _input_metadata(slot: Slot) -> list[dict[str, Any]]:
+    tensor = slot.codec.tensor
+    if tensor is None:
+        return [
+            {"name": c.name, "datatype": column_datatype(c.type), "shape": [-1]}
+            for c in slot.codec.specs
+        ]
+    datatype = datatype_of(np.zeros(0, tensor.dtype))
+    return [{"name": "input", "datatype": datatype, "shape": list(tensor.shape)}]
+
+
+def _output_metadata(slot: Slot) -> list[dict[str, Any]]:
+    outputs = [{"name": "predict", "datatype": _predict_datatype(slot), "shape": [-1]}]
+    if slot.has_proba:
+        width = len(slot.codec.classes or []) or -1
+        outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, width]})
+    return outputs
+
+
+def _predict_datatype(slot: Slot) -> str:
+    outputs = slot.model.signature.outputs if slot.model.signature is not None else ()
+    for o in outputs:
+        if o.name == "prediction":
+            return column_datatype(o.type)
+    return "FP64"
+
+
+async def _shipway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.ShipwayError)
+    return error(status_for(exc), exc.message)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    status, _, message = http_error(request, exc)
+    return error(status, message)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # the exception goes on up to the app's handler, which logs it (once)
+    return error(500, INTERNAL)
+
+
+def routes(server: Server) -> list[BaseRoute]:
+    """Everything under ``/v2``, as a sub-app answering errors in the protocol's shape."""
+    handlers = _Handlers(server)
+    model = "/v2/models/{name}"
+    pinned = "/v2/models/{name}/versions/{version}"
+    app = Starlette(
+        routes=[
+            Route("/v2", handlers.server_metadata, methods=["GET"]),
+            Route("/v2/health/live", server.live, methods=["GET"]),
+            Route("/v2/health/ready", server.ready, methods=["GET"]),
+            Route(model, handlers.model, methods=["GET"]),
+            Route(pinned, handlers.model, methods=["GET"]),
+            Route(f"{model}/ready", handlers.model_ready, methods=["GET"]),
+            Route(f"{pinned}/ready", handlers.model_ready, methods=["GET"]),
+            Route(f"{model}/infer", handlers.infer, methods=["POST"]),
+            Route(f"{pinned}/infer", handlers.infer, methods=["POST"]),
+        ],
+        exception_handlers={
+            errors.ShipwayError: _shipway_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+    )
+    return [Prefix("/v2", app)]
