@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, create_model
 from starlette.responses import Response
 
 from shipway.api.auth import require
-from shipway.api.errors import STATUS
 from shipway.api.responses import JSON
 from shipway.errors import InvalidInput
+from shipway.http_status import STATUS
 from shipway.operations import Operation
 from shipway.operations.wire import encode_result, strip
 from shipway.services import Services
