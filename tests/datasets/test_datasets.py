@@ -141,13 +141,13 @@ def test_runs_record_their_inputs(client: sw.Client, tmp_path: Path) -> None:
         run.log_input(train, context="training")
         run.log_input("train@1", context="training")  # twice: recorded once
         produced = sw.datasets.add("features", _folder(tmp_path / "f", shift=1), client=client)
-    assert [(i.dataset, i.version, i.context) for i in client.backend.run_inputs(run.id)] == [
+    assert [(i.dataset, i.version, i.context) for i in client.datasets.inputs(run.id)] == [
         ("train", 1, "training")
     ]
     assert [i.run_id for i in sw.datasets.used_by("train@1", client=client)] == [run.id]
     assert produced.run_id == run.id
     with pytest.raises(errors.InvalidInput, match="context"):
-        client.backend.log_input(run.id, "train@1", "Not A Context")
+        client.datasets.log_input(run.id, "train@1", "Not A Context")
 
 
 def test_corrupt_blob_is_refused_on_get(sqlite_settings: Settings, tmp_path: Path) -> None:

@@ -177,7 +177,7 @@ def test_remote_platform_server_log_and_auth(
             by_token.json()["request_id"],
             by_key.json()["request_id"],
         }
-        assert len(owner.backend.prediction_segments("cancer")) >= 1
+        assert len(owner.predictions.segments("cancer")) >= 1
         owner.close()
         server_client.close()
     finally:

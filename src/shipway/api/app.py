@@ -19,7 +19,6 @@ from shipway.api.routes import (
     metrics,
     models,
     monitoring,
-    serving,
 )
 from shipway.config import Settings
 from shipway.operations import all_operations
@@ -53,8 +52,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         models,
         contracts,
         monitoring,
-        serving,
-        accounts,
+            accounts,
     )
     for module in routers:
         api.include_router(module.router)

@@ -103,7 +103,7 @@ def list_(home: Home = None, tracking_uri: Uri = None, json: Json = False) -> No
     Example: shipway data list
     """
     with client_for(home, tracking_uri) as client:
-        found = client.backend.datasets_list()
+        found = client.datasets.list_datasets()
     if json:
         print_json([d.to_dict() for d in found])
         return
@@ -123,7 +123,7 @@ def versions(
     Example: shipway data versions churn-train
     """
     with client_for(home, tracking_uri) as client:
-        found = client.backend.dataset_versions(name)
+        found = client.datasets.versions(name)
     if json:
         print_json([v.to_dict() for v in found])
         return
@@ -147,9 +147,9 @@ def show(
     Example: shipway data show churn-train@2 --markdown
     """
     with client_for(home, tracking_uri) as client:
-        version = client.backend.dataset_get(ref)
+        version = client.datasets.get(ref)
         files = client.backend.dataset_manifest(version.ref)
-        used = client.backend.dataset_used_by(version.ref)
+        used = client.datasets.used_by(version.ref)
     if json:
         print_json(
             {
@@ -197,7 +197,7 @@ def diff(
     Example: shipway data diff churn-train@1 churn-train@2
     """
     with client_for(home, tracking_uri) as client:
-        result = client.backend.dataset_diff(a, b)
+        result = client.datasets.diff(a, b)
     if json:
         print_json(result)
         return

@@ -240,7 +240,7 @@ def _serve(client: sw.Client, best: sw.Run, X: Any) -> None:
                 console.print(f"  {line}", highlight=False, markup=False)
         assert runtime.writer is not None
         runtime.writer.flush()
-    segments = client.backend.prediction_segments(MODEL)
+    segments = client.predictions.segments(MODEL)
     logged = sum(s.rows for s in segments)
     console.print(
         f"prediction log: {logged} rows in {len(segments)} Parquet segment(s) in the blob store "

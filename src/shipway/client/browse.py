@@ -134,7 +134,7 @@ class RunView(_Lazy):
     @functools.cached_property
     def inputs(self) -> list[RunInput]:
         """The dataset versions the run read."""
-        return self._client.backend.run_inputs(self.id)
+        return self._client.datasets.inputs(self.id)
 
     def metric_history(self, key: str) -> list[MetricPoint]:
         """Every point of one metric, in logging order."""

@@ -11,7 +11,15 @@ from shipway.client.backend import Backend
 from shipway.client.browse import DeploymentView, ExperimentView, ModelView, RunView
 from shipway.config import Settings
 from shipway.errors import InvalidInput
-from shipway.operations import Accounts, Deployments, Platform, Registry, Tracking
+from shipway.operations import (
+    Accounts,
+    Datasets,
+    Deployments,
+    Platform,
+    Predictions,
+    Registry,
+    Tracking,
+)
 from shipway.records import (
     Alert,
     AliasEvent,
@@ -286,6 +294,18 @@ class Client:
     def get_model_card(self, name: str, version: int) -> dict[str, Any]:
         """The model card as data (``shipway.registry.card.markdown`` renders it)."""
         return self.backend.model_card(name, version)
+
+    # datasets and the prediction log: the declared operations
+    @property
+    def datasets(self) -> Datasets:
+        """The dataset operations: ``client.datasets.used_by("churn-train@2")``
+        (``sw.datasets.add/get/pull`` move the files)."""
+        return self.platform.datasets
+
+    @property
+    def predictions(self) -> Predictions:
+        """The prediction-log operations: ``client.predictions.segments("churn")``."""
+        return self.platform.predictions
 
     # deployments: the declared operations (shipway.operations.deployments)
     @property

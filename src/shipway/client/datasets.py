@@ -96,20 +96,20 @@ def add(
 def get(ref: str, *, client: Client | None = None) -> DatasetHandle:
     """``"name@3"``, ``"name@latest"`` or ``"name"`` (the latest)."""
     c = _client(client)
-    return DatasetHandle(c.backend.dataset_get(ref), c)
+    return DatasetHandle(c.datasets.get(ref), c)
 
 
 def versions(name: str, *, client: Client | None = None) -> builtins.list[DatasetVersion]:
-    return _client(client).backend.dataset_versions(name)
+    return _client(client).datasets.versions(name)
 
 
 def list(*, client: Client | None = None) -> builtins.list[Dataset]:  # noqa: A001
-    return _client(client).backend.datasets_list()
+    return _client(client).datasets.list_datasets()
 
 
 def diff(a: str, b: str, *, client: Client | None = None) -> dict[str, Any]:
     """Files added/removed/changed, and for tables schema, row-count and statistic shifts."""
-    return _client(client).backend.dataset_diff(a, b)
+    return _client(client).datasets.diff(a, b)
 
 
 def status(name: str, path: str | Path, *, client: Client | None = None) -> dict[str, Any]:
@@ -119,7 +119,7 @@ def status(name: str, path: str | Path, *, client: Client | None = None) -> dict
 
 def used_by(ref: str, *, client: Client | None = None) -> builtins.list[RunInput]:
     """The runs that logged this version as an input."""
-    return _client(client).backend.dataset_used_by(ref)
+    return _client(client).datasets.used_by(ref)
 
 
 shipway.datasets.register_api(sys.modules[__name__])

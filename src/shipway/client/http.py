@@ -21,11 +21,9 @@ from shipway.client.session import Session, file_chunks
 from shipway.config import Settings
 from shipway.records import (
     Artifact,
-    Dataset,
     DatasetVersion,
     GitInfo,
     ManifestEntry,
-    RunInput,
 )
 from shipway.store.metrics import Series
 from shipway.tracking.artifacts import files_to_log
@@ -137,20 +135,6 @@ class HttpBackend(ModelsOverHttp, ServingOverHttp, ContractsOverHttp, Monitoring
             progress=progress,
         )
 
-    def dataset_get(self, ref: str) -> DatasetVersion:
-        from shipway.datasets.service import parse_ref
-
-        name, number = parse_ref(ref)
-        data = self._json("GET", f"/datasets/{_q(name)}/versions/{number or 'latest'}")
-        return DatasetVersion.from_dict(data)
-
-    def dataset_versions(self, name: str) -> list[DatasetVersion]:
-        data = self._json("GET", f"/datasets/{_q(name)}/versions")
-        return [DatasetVersion.from_dict(v) for v in data["versions"]]
-
-    def datasets_list(self) -> list[Dataset]:
-        return [Dataset(**d) for d in self._json("GET", "/datasets")["datasets"]]
-
     def dataset_manifest(self, ref: str) -> list[ManifestEntry]:
         from shipway.client import transfer
 
@@ -164,7 +148,7 @@ class HttpBackend(ModelsOverHttp, ServingOverHttp, ContractsOverHttp, Monitoring
     def dataset_cached_path(self, ref: str) -> Path:
         from shipway.datasets.service import check_name
 
-        version = self.dataset_get(ref)
+        version = self.platform.datasets.get(ref)
         check_name(version.name)  # it came from the server and becomes a folder name
         host = self.location.split("://", 1)[-1].replace(":", "_").replace("/", "_")
         target = self.home / "cache" / "remote" / host / version.name / str(version.version)
@@ -172,28 +156,11 @@ class HttpBackend(ModelsOverHttp, ServingOverHttp, ContractsOverHttp, Monitoring
             self.dataset_materialize(version.ref, target)
         return target
 
-    def dataset_diff(self, a: str, b: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("GET", "/datasets-diff", params={"a": a, "b": b})
-        return result
-
     def dataset_status(self, name: str, path: Path) -> dict[str, Any]:
         from shipway.datasets.workdir import folder_status
 
-        latest = self.dataset_get(name)
+        latest = self.platform.datasets.get(name)
         return folder_status(latest.ref, self.dataset_manifest(latest.ref), path, self.home)
-
-    def dataset_used_by(self, ref: str) -> list[RunInput]:
-        version = self.dataset_get(ref)
-        url = f"/datasets/{_q(version.name)}/versions/{version.version}/runs"
-        return [RunInput(**i) for i in self._json("GET", url)["inputs"]]
-
-    def log_input(self, run_id: str, ref: str, context: str) -> RunInput:
-        body = {"dataset": ref, "context": context}
-        return RunInput(**self._json("POST", f"/runs/{_q(run_id)}/inputs", json=body))
-
-    def run_inputs(self, run_id: str) -> list[RunInput]:
-        data = self._json("GET", f"/runs/{_q(run_id)}/inputs")
-        return [RunInput(**i) for i in data["inputs"]]
 
     # users, tokens, events -------------------------------------------------------------
 

@@ -14,11 +14,9 @@ from shipway.config import Settings
 from shipway.operations import Platform
 from shipway.records import (
     Artifact,
-    Dataset,
     DatasetVersion,
     GitInfo,
     ManifestEntry,
-    RunInput,
 )
 from shipway.services import Services
 from shipway.store.metrics import Series
@@ -65,15 +63,6 @@ class LocalBackend(ModelsInProcess, ServingInProcess, ContractsInProcess, Monito
             progress=progress,
         )
 
-    def dataset_get(self, ref: str) -> DatasetVersion:
-        return self.services.datasets.get(ref)
-
-    def dataset_versions(self, name: str) -> list[DatasetVersion]:
-        return self.services.datasets.versions(name)
-
-    def datasets_list(self) -> list[Dataset]:
-        return self.services.datasets.list_datasets()
-
     def dataset_manifest(self, ref: str) -> list[ManifestEntry]:
         svc = self.services.datasets
         return svc.manifest(svc.get(ref))
@@ -84,20 +73,8 @@ class LocalBackend(ModelsInProcess, ServingInProcess, ContractsInProcess, Monito
     def dataset_cached_path(self, ref: str) -> Path:
         return self.services.datasets.cached_path(ref)
 
-    def dataset_diff(self, a: str, b: str) -> dict[str, Any]:
-        return self.services.datasets.diff(a, b)
-
     def dataset_status(self, name: str, path: Path) -> dict[str, Any]:
         return self.services.datasets.status(name, path)
-
-    def dataset_used_by(self, ref: str) -> list[RunInput]:
-        return self.services.datasets.used_by(ref)
-
-    def log_input(self, run_id: str, ref: str, context: str) -> RunInput:
-        return self.services.datasets.log_input(run_id, ref, context)
-
-    def run_inputs(self, run_id: str) -> list[RunInput]:
-        return self.services.datasets.inputs(run_id)
 
     def close(self) -> None:
         self.services.close()

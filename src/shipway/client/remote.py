@@ -14,7 +14,16 @@ from urllib.parse import quote
 
 from shipway.client.session import Session
 from shipway.errors import InvalidInput
-from shipway.operations import Accounts, Deployments, Operation, Registry, Tracking, operations_of
+from shipway.operations import (
+    Accounts,
+    Datasets,
+    Deployments,
+    Operation,
+    Predictions,
+    Registry,
+    Tracking,
+    operations_of,
+)
 from shipway.operations.wire import decode_result, encode
 
 
@@ -83,9 +92,13 @@ class RemotePlatform:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.tracking = cast(Tracking, RemoteSurface(session, operations_of("tracking", Tracking)))
-        self.registry = cast(Registry, RemoteSurface(session, operations_of("registry", Registry)))
-        self.accounts = cast(Accounts, RemoteSurface(session, operations_of("accounts", Accounts)))
-        self.deployments = cast(
-            Deployments, RemoteSurface(session, operations_of("deployments", Deployments))
-        )
+        self.tracking = cast(Tracking, _surface(session, "tracking", Tracking))
+        self.registry = cast(Registry, _surface(session, "registry", Registry))
+        self.accounts = cast(Accounts, _surface(session, "accounts", Accounts))
+        self.datasets = cast(Datasets, _surface(session, "datasets", Datasets))
+        self.deployments = cast(Deployments, _surface(session, "deployments", Deployments))
+        self.predictions = cast(Predictions, _surface(session, "predictions", Predictions))
+
+
+def _surface(session: Session, name: str, protocol: type) -> RemoteSurface:
+    return RemoteSurface(session, operations_of(name, protocol))

@@ -164,7 +164,7 @@ class ActiveRun:
         """Record that this run read a dataset version (``sw.datasets.get(...)``, a
         ``DatasetVersion`` or ``"name@version"``), as ``training``, ``validation``, …"""
         ref = dataset if isinstance(dataset, str) else dataset.ref
-        return self.client.backend.log_input(self.id, ref, context)
+        return self.client.datasets.log_input(self.id, ref, context)
 
     def flush(self) -> None:
         """Send buffered metrics now; raises if sending failed (nothing is dropped)."""

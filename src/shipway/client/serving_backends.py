@@ -10,6 +10,7 @@ from urllib.parse import quote
 import httpx
 
 from shipway.blobs.hashing import hash_file_sized
+from shipway.client.remote import RemotePlatform
 from shipway.errors import Unauthenticated
 from shipway.records import PredictionSegment
 from shipway.services import Services
@@ -31,11 +32,6 @@ class ServingInProcess:
             model, version, path, rows=rows, first=first, last=last
         )
 
-    def prediction_segments(
-        self, model: str | None = None, since: int | None = None, until: int | None = None
-    ) -> list[PredictionSegment]:
-        return self.services.predictions.segments(model, since=since, until=until)
-
     def predictions_query(
         self, model: str, sql: str, since: int | None = None, until: int | None = None
     ) -> Any:
@@ -56,6 +52,7 @@ class ServingOverHttp:
     home: Path
     location: str
     http: httpx.Client
+    platform: RemotePlatform
 
     def prediction_segment_add(
         self, model: str, version: int, path: Path, rows: int, first: int, last: int
@@ -64,27 +61,9 @@ class ServingOverHttp:
 
         digest, size = hash_file_sized(path)
         upload_file(self, digest, path)  # type: ignore[arg-type]
-        body = {
-            "model": model,
-            "version": version,
-            "digest": digest,
-            "size": size,
-            "rows": rows,
-            "first_time": first,
-            "last_time": last,
-        }
-        return PredictionSegment.from_dict(self._json("POST", "/predictions/segments", json=body))
-
-    def prediction_segments(
-        self, model: str | None = None, since: int | None = None, until: int | None = None
-    ) -> list[PredictionSegment]:
-        params = {
-            k: v
-            for k, v in {"model": model, "since": since, "until": until}.items()
-            if v is not None
-        }
-        data = self._json("GET", "/predictions/segments", params=params)
-        return [PredictionSegment.from_dict(s) for s in data["segments"]]
+        return self.platform.predictions.record_segment(
+            model, version, digest=digest, size=size, rows=rows, first=first, last=last
+        )
 
     def predictions_query(
         self, model: str, sql: str, since: int | None = None, until: int | None = None
@@ -94,7 +73,7 @@ class ServingOverHttp:
         cache = self.home / "cache" / "predictions"
         cache.mkdir(parents=True, exist_ok=True)
         files = []
-        for segment in self.prediction_segments(model, since, until):
+        for segment in self.platform.predictions.segments(model, since=since, until=until):
             path = cache / f"{segment.digest}.parquet"
             if not path.exists():
                 download(self, segment.digest, path)  # type: ignore[arg-type]

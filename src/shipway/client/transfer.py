@@ -8,14 +8,13 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import blake3
 
 from shipway import errors
 from shipway.client.http import HttpBackend
 from shipway.datasets import manifest as mf
-from shipway.datasets.service import DatasetService, parse_ref, profiles
+from shipway.datasets.service import DatasetService, profiles
 from shipway.datasets.snapshot import Progress
 from shipway.datasets.workdir import scan_with_cache, write_tree
 from shipway.records import DatasetVersion, GitInfo, ManifestEntry
@@ -94,24 +93,19 @@ def remote_add(
     manifest_bytes = mf.encode(entries)
     manifest_digest = blake3.blake3(manifest_bytes).hexdigest()
     http._json("PUT", f"/blobs/{manifest_digest}", content=lambda: manifest_bytes)
-    body = {
-        "manifest_digest": manifest_digest,
-        "message": message,
-        "source": source or str(Path(path).resolve()),
-        "git_commit": git.commit if git else None,
-        "run_id": run_id,
-        "profile": profiles(Path(path), entries),
-    }
-    data = http._json("POST", f"/datasets/{name}/versions", json=body)
-    created = bool(data.pop("created"))
-    return DatasetVersion.from_dict(data), created
+    return http.platform.datasets.register(
+        name,
+        manifest_digest,
+        message=message,
+        source=source or str(Path(path).resolve()),
+        git_commit=git.commit if git else None,
+        run_id=run_id,
+        profile=profiles(Path(path), entries),
+    )
 
 
 def remote_manifest(http: HttpBackend, ref: str) -> tuple[DatasetVersion, list[ManifestEntry]]:
-    name, number = parse_ref(ref)
-    version = DatasetVersion.from_dict(
-        http._json("GET", f"/datasets/{name}/versions/{number or 'latest'}")
-    )
+    version = http.platform.datasets.get(ref)
     entries = mf.decode(fetch_bytes(http, version.manifest_digest))
     return version, entries
 
@@ -133,17 +127,16 @@ def push(local: DatasetService, http: HttpBackend, ref: str) -> tuple[DatasetVer
             path = Path(tmp) / "blob"
             local.blobs.download(digest, path)
             upload_file(http, digest, path)
-    body: dict[str, Any] = {
-        "manifest_digest": version.manifest_digest,
-        "version": version.version,
-        "message": version.message,
-        "source": version.source,
-        "git_commit": version.git_commit,
-        "profile": version.profile,
-    }
-    data = http._json("POST", f"/datasets/{version.name}/versions", json=body)
-    created = bool(data.pop("created"))
-    return DatasetVersion.from_dict(data), len(lacking), created
+    recorded, created = http.platform.datasets.register(
+        version.name,
+        version.manifest_digest,
+        version=version.version,
+        message=version.message,
+        source=version.source,
+        git_commit=version.git_commit,
+        profile=version.profile,
+    )
+    return recorded, len(lacking), created
 
 
 def pull(http: HttpBackend, local: DatasetService, ref: str) -> tuple[DatasetVersion, int, bool]:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from shipway.operations.accounts import Accounts
+from shipway.operations.datasets import Datasets
 from shipway.operations.declare import Operation, Param, Route, op, operations_of
 from shipway.operations.deployments import Deployments
+from shipway.operations.predictions import Predictions
 from shipway.operations.registry import Registry
 from shipway.operations.tracking import Tracking
 
@@ -20,7 +22,9 @@ SURFACES: dict[str, type] = {
     "tracking": Tracking,
     "registry": Registry,
     "accounts": Accounts,
+    "datasets": Datasets,
     "deployments": Deployments,
+    "predictions": Predictions,
 }
 
 
@@ -34,7 +38,11 @@ class Platform(Protocol):
     @property
     def accounts(self) -> Accounts: ...
     @property
+    def datasets(self) -> Datasets: ...
+    @property
     def deployments(self) -> Deployments: ...
+    @property
+    def predictions(self) -> Predictions: ...
 
 
 def all_operations() -> list[Operation]:
@@ -45,10 +53,12 @@ def all_operations() -> list[Operation]:
 __all__ = [
     "SURFACES",
     "Accounts",
+    "Datasets",
     "Deployments",
     "Operation",
     "Param",
     "Platform",
+    "Predictions",
     "Registry",
     "Route",
     "Tracking",
