@@ -147,6 +147,18 @@ def test_help_imports_no_command_module() -> None:
     )
 
 
+def test_runs_list_on_a_local_home_imports_nothing_heavy(tmp_path: Path) -> None:
+    code = (
+        "import sys; from shipway.cli.main import main; "
+        f"main(['runs', 'list', '--home', {str(tmp_path)!r}]); "
+        "print(sorted(m for m in ('pandas', 'numpy', 'pyarrow', 'duckdb', 'sklearn', "
+        "'shipway.monitoring', 'shipway.serving.app', 'shipway.contracts.gates') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     out = run_cli("demo", "--no-wait", "--port", "0", home=tmp_path / "demo")
     assert out.returncode == 0, out.stderr
