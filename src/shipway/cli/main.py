@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Serve the platform API (and its docs at /docs) on the local home or SHIPWAY_DB_URL.",
     ),
     "demo": (
-        "shipway.cli.demo",
+        "shipway.demo.command",
         "demo",
         "Run the getting-started scenario: a server, tracked models, data versions, serving,\n"
         "and a contract enforced on two churn candidates.",

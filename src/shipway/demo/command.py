@@ -1,4 +1,9 @@
-"""``shipway demo``: parse the options and run the scenario of the demo package."""
+"""``shipway demo``: parse the options and run the scenario.
+
+The command lives with the demo, not in ``cli/``: the demo prints with the CLI's
+formatters, so the CLI must not import it (that would be a cycle); ``cli.main`` lists it
+in its table of commands by module name, like every other command.
+"""
 
 from __future__ import annotations
 
