@@ -10,7 +10,16 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from bench import datasets, datasets_profile, ingest, models, monitoring, search, serving
+from bench import (
+    datasets,
+    datasets_profile,
+    ingest,
+    models,
+    monitoring,
+    search,
+    serving,
+    startup,
+)
 from bench.common import Result, machine
 
 SUITES = {
@@ -21,6 +30,7 @@ SUITES = {
     "models": models,
     "serving": serving,
     "monitoring": monitoring,
+    "startup": startup,
 }
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 import shipway as sw
-from shipway.cli.churn import FEATURES, churn_frame, contract_text, good_model, weak_model
 from shipway.config import Settings
+from shipway.demo.churn import FEATURES, churn_frame, contract_text, good_model, weak_model
 
 
 @dataclass

@@ -28,3 +28,20 @@ def test_forwarded_apis_are_not_shadowed_by_submodules() -> None:
     for name in shipway.datasets.PUBLIC:
         assert callable(getattr(shipway.datasets, name)), name
     assert callable(shipway.models.load)
+
+
+def test_import_shipway_loads_nothing_until_a_name_is_used() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import shipway.datasets, shipway.models\n"  # before the client, on purpose
+        "heavy = ('sqlalchemy', 'pandas', 'numpy', 'httpx', 'shipway.client')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "assert callable(shipway.datasets.add) and callable(shipway.models.load)\n"
+        "import shipway as sw\n"
+        "assert sw.Client is sw.client.Client and callable(sw.start_run)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -4,21 +4,29 @@
 >>> with sw.start_run(experiment="churn", name="rf") as run:
 ...     run.log_params({"model": "rf"})
 ...     run.log_metric("acc", 0.93)
+
+The names below load on first use, so ``import shipway`` (and the ``shipway`` command,
+which lives in this package) starts without importing the client or what it needs.
 """
 
+import importlib as _importlib
+import typing as _typing
+
 from shipway._version import __version__
-from shipway.client import (
-    ActiveRun,
-    Client,
-    active_run,
-    get_tracking_uri,
-    set_tracking_uri,
-    start_run,
-)
-from shipway.client import datasets as _datasets_api  # noqa: F401 (registers sw.datasets.*)
-from shipway.client import models as _models_api  # noqa: F401 (registers sw.models.load)
-from shipway.errors import ShipwayError
-from shipway.records import Experiment, MetricPoint, Page, Run
+
+if _typing.TYPE_CHECKING:
+    from shipway import datasets as datasets
+    from shipway import models as models
+    from shipway.client import (
+        ActiveRun,
+        Client,
+        active_run,
+        get_tracking_uri,
+        set_tracking_uri,
+        start_run,
+    )
+    from shipway.errors import ShipwayError
+    from shipway.records import Experiment, MetricPoint, Page, Run
 
 __all__ = [
     "ActiveRun",
@@ -34,3 +42,34 @@ __all__ = [
     "set_tracking_uri",
     "start_run",
 ]
+
+# public name -> the module that defines it
+_LAZY = {
+    "ActiveRun": "shipway.client",
+    "Client": "shipway.client",
+    "active_run": "shipway.client",
+    "get_tracking_uri": "shipway.client",
+    "set_tracking_uri": "shipway.client",
+    "start_run": "shipway.client",
+    "ShipwayError": "shipway.errors",
+    "Experiment": "shipway.records",
+    "MetricPoint": "shipway.records",
+    "Page": "shipway.records",
+    "Run": "shipway.records",
+}
+# ``sw.datasets.*`` and ``sw.models.load`` forward to the client (see those packages)
+_SUBMODULES = ("datasets", "models")
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _LAZY:
+        value = getattr(_importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return _importlib.import_module(f"shipway.{name}")
+    raise AttributeError(f"module 'shipway' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_SUBMODULES})

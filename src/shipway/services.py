@@ -1,27 +1,31 @@
 """The services of one shipway home, built from settings.
 
 The in-process client, the HTTP API and the CLI all start here, so they share one way of
-opening the database (migrating it on first use) and the blob store.
+opening the database (migrating it on first use) and the blob store. Each service's
+module is imported by its property, so opening a home for one command (``runs list``)
+imports tracking and the store, not monitoring, contracts, serving or pandas.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import getpass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shipway.accounts import AccountService
-from shipway.blobs import ContentStore, open_blob_store
 from shipway.config import Settings
-from shipway.contracts.service import ContractService
-from shipway.datasets.service import DatasetService
-from shipway.monitoring.service import MonitoringService
-from shipway.registry.service import RegistryService
-from shipway.serving.deployments import DeploymentService
-from shipway.serving.predictions import PredictionLogService
-from shipway.store.db import Database
-from shipway.tracking.artifacts import ArtifactService
-from shipway.tracking.service import TrackingService
+
+if TYPE_CHECKING:
+    from shipway.accounts import AccountService
+    from shipway.blobs import ContentStore
+    from shipway.contracts.service import ContractService
+    from shipway.datasets.service import DatasetService
+    from shipway.monitoring.service import MonitoringService
+    from shipway.registry.service import RegistryService
+    from shipway.serving.deployments import DeploymentService
+    from shipway.serving.predictions import PredictionLogService
+    from shipway.store.db import Database
+    from shipway.tracking.artifacts import ArtifactService
+    from shipway.tracking.service import TrackingService
 
 
 def os_user() -> str:
@@ -44,6 +48,8 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings | None = None, actor: str | None = None) -> Services:
+        from shipway.store.db import Database
+
         settings = settings or Settings.load()
         db = Database(settings.database_url)
         db.migrate()
@@ -52,6 +58,8 @@ class Services:
     @property
     def blobs(self) -> ContentStore:
         if "blobs" not in self._shared:
+            from shipway.blobs import open_blob_store
+
             self._shared["blobs"] = open_blob_store(
                 self.settings.blob_location, s3_endpoint_url=self.settings.s3_endpoint_url or None
             )
@@ -59,34 +67,50 @@ class Services:
 
     @property
     def tracking(self) -> TrackingService:
+        from shipway.tracking.service import TrackingService
+
         return TrackingService(self.db, self.actor)
 
     @property
     def artifacts(self) -> ArtifactService:
+        from shipway.tracking.artifacts import ArtifactService
+
         return ArtifactService(self.db, self.blobs, self.actor)
 
     @property
     def datasets(self) -> DatasetService:
+        from shipway.datasets.service import DatasetService
+
         return DatasetService(self.db, self.blobs, self.settings.home, self.actor)
 
     @property
     def registry(self) -> RegistryService:
+        from shipway.registry.service import RegistryService
+
         return RegistryService(self.db, self.artifacts, self.actor, self.role)
 
     @property
     def accounts(self) -> AccountService:
+        from shipway.accounts import AccountService
+
         return AccountService(self.db, self.actor, self.role)
 
     @property
     def deployments(self) -> DeploymentService:
+        from shipway.serving.deployments import DeploymentService
+
         return DeploymentService(self.db, self.actor)
 
     @property
     def predictions(self) -> PredictionLogService:
+        from shipway.serving.predictions import PredictionLogService
+
         return PredictionLogService(self.db, self.blobs, self.settings.home)
 
     @property
     def contracts(self) -> ContractService:
+        from shipway.contracts.service import ContractService
+
         return ContractService(
             self.db,
             self.registry,
@@ -100,6 +124,9 @@ class Services:
     @property
     def monitoring(self) -> MonitoringService:
         if "monitoring" not in self._cache:
+            from shipway.monitoring.service import MonitoringService
+            from shipway.registry.service import RegistryService
+
             # the monitor's actions (an automatic rollback) are the contract's, whoever
             # asked for the run: its registry acts with the admin role
             self._cache["monitoring"] = MonitoringService(

@@ -113,12 +113,50 @@ def test_every_command_has_help_with_an_example() -> None:
 
     group = typer.main.get_command(app)
     missing = []
-    for name, command in group.commands.items():  # type: ignore[attr-defined]
+    for name, command in group.load_all().items():  # type: ignore[attr-defined]
         subs = getattr(command, "commands", {name: command})
         for sub_name, sub in subs.items():
             if sub_name != "version" and "Example:" not in (sub.help or ""):
                 missing.append(f"{name} {sub_name}")
     assert missing == []
+
+
+def test_the_command_table_carries_each_command_s_own_help_line() -> None:
+    import typer.main
+
+    from shipway.cli.main import COMMANDS, app
+
+    loaded = typer.main.get_command(app).load_all()  # type: ignore[attr-defined]
+    assert list(loaded) == list(COMMANDS)
+    for name, command in loaded.items():
+        assert command.name == name
+        own = (command.help or "").split("\n\n")[0].strip()
+        assert COMMANDS[name][2] == own, name
+
+
+def test_help_imports_no_command_module() -> None:
+    code = (
+        "import sys; from shipway.cli.main import main; main(['--help']); "
+        "print(sorted(m for m in sys.modules if m.startswith('shipway')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = out.stdout.strip().splitlines()[-1]
+    assert (
+        loaded
+        == "['shipway', 'shipway._version', 'shipway.cli', 'shipway.cli.main', 'shipway.errors']"
+    )
+
+
+def test_runs_list_on_a_local_home_imports_nothing_heavy(tmp_path: Path) -> None:
+    code = (
+        "import sys; from shipway.cli.main import main; "
+        f"main(['runs', 'list', '--home', {str(tmp_path)!r}]); "
+        "print(sorted(m for m in ('pandas', 'numpy', 'pyarrow', 'duckdb', 'sklearn', "
+        "'shipway.monitoring', 'shipway.serving.app', 'shipway.contracts.gates') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:

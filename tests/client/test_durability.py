@@ -67,6 +67,32 @@ def test_buffers_flush_and_runs_finish_at_interpreter_exit(
         services.close()
 
 
+def test_a_run_left_open_at_exit_records_its_environment(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    script = (
+        "import sys\n"
+        "import shipway as sw\n"
+        "from shipway.config import Settings\n"
+        "settings = Settings.load(environ={}, overrides={'home': sys.argv[1]})\n"
+        "run = sw.start_run(experiment='exit', client=sw.Client('', settings=settings))\n"
+        "print(run.id, flush=True)\n"  # exits at once: the capture is still running
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(sqlite_settings.home)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=True,
+    )
+    client = sw.Client("", settings=sqlite_settings)
+    run = client.get_run(out.stdout.strip())
+    assert run.status == "finished"
+    env = client.download_artifacts(run.id, "_shipway/environment.json", tmp_path / "dl")
+    assert '"packages"' in env.read_text() or '"python"' in env.read_text()
+
+
 def test_a_killed_process_leaves_its_run_running(sqlite_settings: Settings) -> None:
     proc = _spawn(sqlite_settings.home, "", "hang")
     assert proc.stdout is not None

@@ -218,6 +218,35 @@ def test_capture_records_git_and_environment(
     assert client.search_runs(filter=f"git_commit = '{commit}'")[0].id == run.id
 
 
+def test_every_run_records_the_environment_captured_once(
+    client: sw.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipway.tracking import capture
+
+    calls = []
+    real = capture.capture_environment
+
+    def counted(packages: bool = True) -> dict[str, object]:
+        calls.append(packages)
+        return real(packages)
+
+    monkeypatch.setattr(capture, "capture_environment", counted)
+    monkeypatch.setattr(capture, "_captures", {})
+    monkeypatch.chdir(tmp_path)  # outside any git repository
+    ids = []
+    for i in range(3):
+        with sw.start_run(experiment="env", name=f"r{i}", client=client) as run:
+            ids.append(run.id)
+    with pytest.raises(ZeroDivisionError), sw.start_run(experiment="env", client=client) as run:
+        ids.append(run.id)
+        raise ZeroDivisionError
+    assert calls == [client.settings.capture_packages]  # once for the process
+    for i, run_id in enumerate(ids):
+        env = client.download_artifacts(run_id, "_shipway/environment.json", tmp_path / str(i))
+        assert '"python"' in env.read_text()
+    assert client.get_run(ids[-1]).status == "failed"
+
+
 def test_logging_to_an_ended_run_is_an_error(client: sw.Client) -> None:
     with sw.start_run(client=client, capture=False) as run:
         run.log_metric("a", 1.0)

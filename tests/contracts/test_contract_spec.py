@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shipway.cli.churn import contract_text
 from shipway.contracts import parse, parse_gate
+from shipway.demo.churn import contract_text
 from shipway.errors import ContractError
 
 

@@ -164,7 +164,7 @@ import os
 from pathlib import Path
 
 import shipway as sw
-from shipway.cli.churn import FEATURES, churn_frame, good_model, weak_model
+from shipway.demo.churn import FEATURES, churn_frame, good_model, weak_model
 
 train, holdout = churn_frame(2000, seed=1), churn_frame(800, seed=2)
 Path("data").mkdir(exist_ok=True)

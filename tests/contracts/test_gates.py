@@ -7,7 +7,7 @@ from churn_project import Project
 from sklearn.metrics import accuracy_score, f1_score, recall_score, roc_auc_score
 
 import shipway as sw
-from shipway.cli.churn import FEATURES
+from shipway.demo.churn import FEATURES
 from shipway.errors import NotFound
 from shipway.records import GateReport
 

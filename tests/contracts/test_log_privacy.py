@@ -8,8 +8,8 @@ import hashlib
 import httpx
 from churn_project import Project
 
-from shipway.cli.churn import FEATURES
 from shipway.client.serving import ClientModelSource
+from shipway.demo.churn import FEATURES
 from shipway.serving.app import create_app
 from shipway.serving.runtime import Runtime, ServeConfig
 from shipway.serving.workers import background_serve

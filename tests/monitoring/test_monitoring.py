@@ -18,8 +18,8 @@ import pytest
 from churn_project import Project
 
 import shipway as sw
-from shipway.cli.churn import FEATURES
 from shipway.config import Settings
+from shipway.demo.churn import FEATURES
 from shipway.errors import InvalidInput, NotFound
 from shipway.monitoring.report import to_html
 from shipway.services import Services

@@ -12,7 +12,7 @@ import orjson
 import pandas as pd
 from churn_project import Project
 
-from shipway.cli.churn import FEATURES
+from shipway.demo.churn import FEATURES
 from shipway.testing.predictions import write_prediction_log
 
 HOUR = 3_600_000

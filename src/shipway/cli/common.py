@@ -1,14 +1,17 @@
-"""Options shared by commands, and how a command opens its client."""
+"""Options shared by commands, and how a command opens its client (imported when a
+command runs, so ``shipway runs --help`` and usage errors do not load it)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shipway.client import Client
 from shipway.config import Settings
+
+if TYPE_CHECKING:
+    from shipway.client import Client
 
 Home = Annotated[
     Path | None,
@@ -32,5 +35,7 @@ def settings_for(home: Path | None) -> Settings:
 
 
 def client_for(home: Path | None, uri: str | None) -> Client:
+    from shipway.client import Client
+
     settings = settings_for(home)
     return Client(uri if uri is not None else None, settings=settings)

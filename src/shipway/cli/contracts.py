@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from shipway.cli.common import Home, Json, Uri, client_for
 from shipway.cli.output import console, err_console, print_json, table, when
-from shipway.client import Client
 from shipway.contracts import report as render
 from shipway.contracts.spec import parse
 from shipway.errors import InvalidInput, NotFound
 from shipway.records import GateReport, positive_int
 from shipway.registry.service import check_model_name
+
+if TYPE_CHECKING:
+    from shipway.client import Client
 
 contract = typer.Typer(help="A model's contract: set, show, diff, history.", no_args_is_help=True)
 gate = typer.Typer(help="Gate runs and their reports.", no_args_is_help=True)

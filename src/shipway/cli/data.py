@@ -6,15 +6,18 @@ import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from shipway.cli.common import Home, Json, Uri, client_for, settings_for
 from shipway.cli.output import console, print_json, table, when
-from shipway.client.http import HttpBackend
-from shipway.services import Services
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from shipway.client.http import HttpBackend
+    from shipway.services import Services
 
 app = typer.Typer(help="Version datasets: snapshot, inspect, compare, fetch.", no_args_is_help=True)
 
@@ -85,6 +88,8 @@ def add(
 
 
 def _progress(quiet: bool) -> Progress:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
     return Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -264,6 +269,9 @@ def status(
 @contextlib.contextmanager
 def _home_and_server(home: Path | None, url: str) -> Iterator[tuple[Services, HttpBackend]]:
     """The local home's services and an HTTP connection to ``url``, both closed after."""
+    from shipway.client.http import HttpBackend
+    from shipway.services import Services
+
     settings = settings_for(home)
     local = Services.open(settings)
     try:

@@ -10,7 +10,6 @@ from rich.markup import escape
 
 from shipway.cli.common import Home, Json, Uri, client_for
 from shipway.cli.output import console, print_json, table, when
-from shipway.client.run import ALERT_TAG
 from shipway.contracts.spec import duration
 from shipway.errors import InvalidInput
 from shipway.monitoring import report as render
@@ -257,6 +256,8 @@ def show(
 
     Example: shipway alerts show 12
     """
+    from shipway.client.run import ALERT_TAG
+
     with client_for(home, tracking_uri) as client:
         alert = client.get_alert(alert_id)
         runs = list(client.search_runs(filter=f"tags.`{ALERT_TAG}` = '{alert.id}'"))

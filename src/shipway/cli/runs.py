@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.panel import Panel
 
 from shipway.cli.common import Home, Json, Uri, client_for
 from shipway.cli.output import console, duration, number, print_json, table, when
@@ -109,6 +108,8 @@ def show(
         lines.append(f"git         {git.commit[:12]} on {git.branch}{dirty} {git.remote or ''}")
     if run.source:
         lines.append(f"source      {run.source}")
+    from rich.panel import Panel
+
     console.print(Panel("\n".join(lines), expand=False))
     if run.params:
         console.print(table("params", ["key", "value"], sorted(run.params.items())))

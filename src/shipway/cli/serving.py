@@ -7,15 +7,17 @@ import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from shipway.cli.common import Home, Json, Uri, client_for
 from shipway.cli.output import console, print_json, table, when
-from shipway.client import Client
 from shipway.errors import InvalidInput
 from shipway.records import Deployment
+
+if TYPE_CHECKING:
+    from shipway.client import Client
 
 deployments = typer.Typer(
     help="Deployments: what an inference server serves, and its traffic policy.",

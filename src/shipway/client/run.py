@@ -26,7 +26,7 @@ from shipway.client.client import Client
 from shipway.errors import Conflict, InvalidInput
 from shipway.records import Artifact, LoggedModel, ModelVersion, Run, RunInput
 from shipway.tracking import validation as check
-from shipway.tracking.capture import capture_environment, capture_git, entry_point
+from shipway.tracking.capture import capture_git, entry_point, environment
 
 _stack: list[ActiveRun] = []
 _stack_lock = threading.Lock()
@@ -43,6 +43,7 @@ class ActiveRun:
         self.name = info.name
         self._steps: dict[str, int] = {}
         self._ended = False
+        self._environment: Any = None  # the environment capture (a future), logged at end
         settings = client.settings
         self._metrics = MetricBuffer(
             self._send_metrics, settings.metric_batch_size, settings.flush_interval
@@ -182,7 +183,12 @@ class ActiveRun:
         if self._ended:
             return
         try:
-            self._metrics.close()
+            try:
+                if self._environment is not None:
+                    pending, self._environment = self._environment, None
+                    self.log_dict(pending.result(), "_shipway/environment.json")
+            finally:
+                self._metrics.close()
         finally:
             self._ended = True
             with _stack_lock:
@@ -255,6 +261,7 @@ def start_run(
     diff = None
     source = None
     if capture:
+        env = environment(packages=client.settings.capture_packages)
         captured = capture_git()
         git, diff = captured.info, captured.diff
         source = entry_point()
@@ -270,7 +277,7 @@ def start_run(
     run = ActiveRun(client, info)
     if capture:
         try:
-            _log_capture(run, diff)
+            _log_capture(run, diff, env)
         except BaseException as exc:
             run.end("failed", error=f"could not record the run's environment: {exc}")
             raise
@@ -279,9 +286,8 @@ def start_run(
     return run
 
 
-def _log_capture(run: ActiveRun, diff: bytes | None) -> None:
-    env = capture_environment(packages=run.client.settings.capture_packages)
-    run.log_dict(env, "_shipway/environment.json")
+def _log_capture(run: ActiveRun, diff: bytes | None, env: Any) -> None:
+    run._environment = env  # captured off the critical path; logged when the run ends
     if diff:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "git.diff"

@@ -8,16 +8,19 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import blake3
 
 from shipway import errors
-from shipway.client.http import HttpBackend
 from shipway.datasets import manifest as mf
 from shipway.datasets.service import DatasetService, profiles
 from shipway.datasets.snapshot import Progress
 from shipway.datasets.workdir import scan_with_cache, write_tree
 from shipway.records import DatasetVersion, GitInfo, ManifestEntry
+
+if TYPE_CHECKING:  # transfer is used by the HTTP backend, which imports it lazily
+    from shipway.client.http import HttpBackend
 
 BATCH = 10_000
 

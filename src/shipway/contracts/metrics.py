@@ -8,11 +8,10 @@ contract's ``positive_class`` (default: the model's second class, as scikit-lear
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 CLASSIFICATION = ("binary-classification", "multiclass-classification")
 REGRESSION = ("regression",)
@@ -53,11 +52,17 @@ def _labels(fn_name: str) -> Callable[..., float]:
     return compute
 
 
+def _is(y: Any, positive: Any) -> Any:
+    import numpy as np  # with scikit-learn, only when a metric is computed
+
+    return np.asarray(y) == positive
+
+
 def _roc_auc(y: Any, pred: Any, proba: Any, classes: Sequence[Any], positive: Any) -> float:
     m = _sk()
     if len(classes) <= 2:
         column = list(classes).index(positive)
-        return float(m.roc_auc_score(np.asarray(y) == positive, proba[:, column]))
+        return float(m.roc_auc_score(_is(y, positive), proba[:, column]))
     return float(m.roc_auc_score(y, proba, multi_class="ovr", labels=list(classes)))
 
 
@@ -65,7 +70,7 @@ def _average_precision(
     y: Any, pred: Any, proba: Any, classes: Sequence[Any], positive: Any
 ) -> float:
     column = list(classes).index(positive)
-    return float(_sk().average_precision_score(np.asarray(y) == positive, proba[:, column]))
+    return float(_sk().average_precision_score(_is(y, positive), proba[:, column]))
 
 
 def _log_loss(y: Any, pred: Any, proba: Any, classes: Sequence[Any], positive: Any) -> float:
@@ -74,11 +79,11 @@ def _log_loss(y: Any, pred: Any, proba: Any, classes: Sequence[Any], positive: A
 
 def _brier(y: Any, pred: Any, proba: Any, classes: Sequence[Any], positive: Any) -> float:
     column = list(classes).index(positive)
-    return float(_sk().brier_score_loss(np.asarray(y) == positive, proba[:, column]))
+    return float(_sk().brier_score_loss(_is(y, positive), proba[:, column]))
 
 
 def _rmse(y: Any, pred: Any, proba: Any, classes: Sequence[Any], positive: Any) -> float:
-    return float(np.sqrt(_sk().mean_squared_error(y, pred)))
+    return math.sqrt(float(_sk().mean_squared_error(y, pred)))
 
 
 _BIN = ("binary-classification",)

@@ -20,7 +20,6 @@ from typing import Any
 from blake3 import blake3
 from sqlalchemy.engine import Connection
 
-from shipway.contracts import gates
 from shipway.contracts.spec import parse
 from shipway.datasets.service import DatasetService
 from shipway.errors import InvalidInput, NotFound, PermissionDenied, PromotionRefused
@@ -163,6 +162,8 @@ class ContractService:
 
     def run_gates(self, name: str, version: int, contract_version: int | None = None) -> GateReport:
         """Check the version against the contract and store the report."""
+        from shipway.contracts import gates  # numpy, model loading: only when gating
+
         contract = self.get(name, contract_version)
         model_version = self.registry.get_version(name, version)
         start = time.perf_counter()

@@ -3,12 +3,13 @@
 This package is also the user-facing ``sw.datasets`` API (``add``, ``get``, ``versions``,
 ``list``, ``diff``, ``status``, ``used_by``). Those functions need a client, which lives in
 a layer above this one, so the client registers its implementation here when it loads
-(``shipway.client.datasets``) and the names below forward to it. Importing ``shipway``
-always loads the client first.
+(``shipway.client.datasets``) and the names below forward to it, loading it by name on
+first use (``import shipway`` is lazy and loads nothing of the client until then).
 """
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 from typing import Any
 
@@ -24,8 +25,8 @@ def register_api(module: ModuleType) -> None:
 
 def __getattr__(name: str) -> Any:
     if name in PUBLIC:
-        if _api is None:  # pragma: no cover - importing shipway registers it
-            raise AttributeError(f"shipway.datasets.{name}: import shipway first")
+        if _api is None:
+            importlib.import_module("shipway.client.datasets")  # it calls register_api
         return getattr(_api, name)
     raise AttributeError(f"module 'shipway.datasets' has no attribute {name!r}")
 

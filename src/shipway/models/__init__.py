@@ -17,9 +17,10 @@ load packages only from a source you trust. Their digests are verified before lo
 
 ``sw.models.load(uri)`` (by ``models:/`` or ``runs:/`` URI) needs a client, which lives in
 a layer above this one: the client registers it here when it loads (``register_api``),
-and ``load`` below forwards to it.
+and ``load`` below forwards to it, loading the client's module by name on first use.
 """
 
+import importlib
 from types import ModuleType
 from typing import Any
 
@@ -45,8 +46,9 @@ def register_api(module: ModuleType) -> None:
 def load(uri: Any, **kwargs: Any) -> LoadedModel:
     """Load a model package by ``models:/NAME/VERSION``, ``models:/NAME@ALIAS``,
     ``runs:/RUN_ID/PATH`` or folder; see :func:`shipway.client.models.load`."""
-    if _api is None:  # pragma: no cover - importing shipway registers it
-        raise RuntimeError("import shipway first")
+    if _api is None:
+        importlib.import_module("shipway.client.models")  # it calls register_api
+    assert _api is not None
     loaded: LoadedModel = _api.load(uri, **kwargs)
     return loaded
 

@@ -48,14 +48,3 @@ def page(conn: Connection, after_id: int, limit: int) -> list[Experiment]:
         .limit(limit)
     )
     return [_record(r) for r in rows]
-
-
-def run_counts(conn: Connection, ids: list[int]) -> dict[int, int]:
-    from shipway.store.tables import runs
-
-    rows = conn.execute(
-        sa.select(runs.c.experiment_id, sa.func.count())
-        .where(runs.c.experiment_id.in_(ids), runs.c.deleted == sa.false())
-        .group_by(runs.c.experiment_id)
-    )
-    return {r[0]: r[1] for r in rows}

@@ -25,11 +25,6 @@ def pk_of(conn: Connection, run_id: str) -> int | None:
     return pk
 
 
-def status_of(conn: Connection, pk: int) -> str:
-    status: str = conn.execute(sa.select(runs.c.status).where(runs.c.pk == pk)).scalar_one()
-    return status
-
-
 def update(conn: Connection, pk: int, values: Mapping[str, Any]) -> None:
     conn.execute(runs.update().where(runs.c.pk == pk).values(**values))
 

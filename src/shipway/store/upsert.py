@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 
 def dialect_insert(conn: Connection, table: sa.Table) -> Any:
-    """An INSERT with ``on_conflict_do_*`` for the connection's dialect."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+    """An INSERT with ``on_conflict_do_*`` for the connection's dialect (imported here:
+    a SQLite home never loads the PostgreSQL dialect)."""
+    name = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    return importlib.import_module(f"sqlalchemy.dialects.{name}").insert(table)
 
 
 def upsert(

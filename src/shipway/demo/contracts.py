@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import shipway as sw
-from shipway.cli.churn import FEATURES, churn_frame, contract_text, good_model, weak_model
 from shipway.cli.output import console, table
 from shipway.config import Settings
 from shipway.contracts.report import headline, to_markdown, value_text
+from shipway.demo.churn import FEATURES, churn_frame, contract_text, good_model, weak_model
 from shipway.errors import PromotionRefused
 from shipway.records import ModelVersion
 

@@ -17,11 +17,11 @@ import httpx
 from rich.markup import escape
 
 import shipway as sw
-from shipway.cli.churn import FEATURES, churn_frame, good_model
-from shipway.cli.demo_contracts import as_user
 from shipway.cli.output import console
 from shipway.client.serving import ClientModelSource
 from shipway.config import Settings
+from shipway.demo.churn import FEATURES, churn_frame, good_model
+from shipway.demo.contracts import as_user
 from shipway.monitoring.report import to_html
 from shipway.records import Alert, ModelVersion
 from shipway.serving.app import create_app

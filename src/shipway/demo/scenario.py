@@ -11,15 +11,14 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 import shipway as sw
-from shipway.cli import demo_contracts, demo_monitoring
-from shipway.cli.common import Home, settings_for
 from shipway.cli.output import console
 from shipway.cli.runs import print_comparison
+from shipway.config import Settings
+from shipway.demo import contracts as demo_contracts
+from shipway.demo import monitoring as demo_monitoring
 from shipway.errors import MissingDependency
 from shipway.services import Services
 
@@ -250,23 +249,12 @@ def _serve(client: sw.Client, best: sw.Run, X: Any) -> None:
     )
 
 
-def demo(
-    no_wait: Annotated[
-        bool, typer.Option("--no-wait", help="Exit when the scenario is done.")
-    ] = False,
-    port: Annotated[
-        int, typer.Option(help="Port for the platform server (0: any free one).")
-    ] = 5050,
-    home: Home = None,
-) -> None:
-    """Run the getting-started scenario: a server, tracked models, data versions, serving,
-    and a contract enforced on two churn candidates.
-
-    Example: shipway demo --no-wait
-    """
+def run(settings: Settings, port: int = 5050, wait: bool = True) -> None:
+    """Run the getting-started scenario on the home of ``settings``: a server on ``port``
+    (0: any free one), tracked models, data versions, serving, and a contract enforced on
+    two churn candidates; with ``wait``, serve until Ctrl-C."""
     from shipway.api.server import BackgroundServer
 
-    settings = settings_for(home)
     if port and not _free(port):
         console.print(f"port {port} is taken; using a free one instead")
         port = 0
@@ -292,7 +280,7 @@ def demo(
         console.print(f"\nserver: {url}   API docs: {url}/docs")
         console.print(f"log from Python: sw.set_tracking_uri({url!r})", highlight=False)
         console.print(f"list runs:       shipway runs list --home {settings.home}", highlight=False)
-        if no_wait:
+        if not wait:
             return
         console.print("serving until Ctrl-C")
         threading.Event().wait()
