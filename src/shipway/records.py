@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -12,6 +13,8 @@ T = TypeVar("T")
 R = TypeVar("R", bound="Record")
 
 RUN_STATUSES = ("running", "finished", "failed", "killed")
+KEY_LEN = 250  # params, metrics and tag keys
+PARAM_VALUE_LEN = 6000  # as MLflow
 ROLES = ("viewer", "data-scientist", "developer", "admin")
 
 
@@ -49,6 +52,18 @@ def float_from_json(value: Any) -> float:
     if value is None:
         return math.nan
     return float(value)
+
+
+@dataclasses.dataclass
+class Series:
+    """Parallel arrays of one metric key's points (what the client buffers and sends)."""
+
+    values: array[float]
+    steps: array[int]
+    timestamps: array[int]
+
+    def __len__(self) -> int:
+        return len(self.values)
 
 
 class Record:

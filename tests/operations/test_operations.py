@@ -59,6 +59,21 @@ def test_every_operation_has_a_route_documenting_its_errors(home_services: Servi
             assert schema["$ref"].endswith("/ErrorEnvelope")
 
 
+def test_every_route_documents_its_error_statuses_with_the_envelope(
+    home_services: Services,
+) -> None:
+    spec = create_app(home_services).openapi()
+    for path, methods in spec["paths"].items():
+        for method, doc in methods.items():
+            errors = {s: r for s, r in doc["responses"].items() if s.startswith(("4", "5"))}
+            assert {"400", "401"} <= set(errors), (method, path)
+            if "{" in path:
+                assert "404" in errors, (method, path)
+            for answer in errors.values():
+                schema = answer["content"]["application/json"]["schema"]
+                assert schema["$ref"].endswith("/ErrorEnvelope"), (method, path)
+
+
 def test_names_are_unique_and_paths_do_not_collide() -> None:
     names = [o.name for o in OPERATIONS]
     assert len(names) == len(set(names))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from shipway._version import __version__
 from shipway.api import errors
 from shipway.api.limits import BodyLimit
-from shipway.api.operations import add_routes, without_framework_422
+from shipway.api.operations import add_routes, document_hand_written, without_framework_422
 from shipway.api.routes import (
     accounts,
     artifacts,
@@ -55,7 +55,9 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
             accounts,
     )
     for module in routers:
+        document_hand_written(module.router)
         api.include_router(module.router)
+    document_hand_written(api)  # /health
     add_routes(api, all_operations())
     app.include_router(api)
     without_framework_422(app)

@@ -9,6 +9,7 @@ import inspect
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, create_model
 from starlette.responses import Response
 
@@ -165,6 +166,27 @@ def _description(operation: Operation) -> str:
         parts.append(f"Records the audit event `{operation.route.event}`.")
     return "\n\n".join(parts)
 
+
+
+def document_hand_written(router: APIRouter) -> None:
+    """The routes written by hand (streaming bodies, files, HTML) document the error
+    statuses they can answer too, each with the envelope's schema. Call it before the
+    generated routes are added."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        found = {400, 401}
+        methods = route.methods or set()
+        if "{" in route.path:
+            found.add(404)
+        if methods & {"POST", "PUT", "PATCH", "DELETE"}:
+            found.update({403, 409})
+        if methods & {"POST", "PUT", "PATCH"}:
+            found.add(413)
+        for status in sorted(found):
+            route.responses.setdefault(
+                status, {"model": ErrorEnvelope, "description": _MEANING[status]}
+            )
 
 
 def without_framework_422(app: FastAPI) -> None:

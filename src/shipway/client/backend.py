@@ -20,8 +20,8 @@ from shipway.records import (
     PredictionSegment,
     Promotion,
     Review,
+    Series,
 )
-from shipway.store.metrics import Series
 
 
 class Backend(Protocol):

@@ -13,7 +13,7 @@ import threading
 from array import array
 from collections.abc import Callable, Mapping
 
-from shipway.store.metrics import Series
+from shipway.records import Series
 
 Sender = Callable[[Mapping[str, Series]], object]
 

@@ -24,8 +24,8 @@ from shipway.records import (
     DatasetVersion,
     GitInfo,
     ManifestEntry,
+    Series,
 )
-from shipway.store.metrics import Series
 from shipway.tracking.artifacts import files_to_log
 from shipway.tracking.validation import artifact_path
 from shipway.tracking.wire import encode_batch

@@ -17,9 +17,9 @@ from shipway.records import (
     DatasetVersion,
     GitInfo,
     ManifestEntry,
+    Series,
 )
 from shipway.services import Services
-from shipway.store.metrics import Series
 
 
 class LocalBackend(ModelsInProcess, ServingInProcess, ContractsInProcess, MonitoringInProcess):

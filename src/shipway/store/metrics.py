@@ -10,27 +10,15 @@ import math
 import sys
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from shipway.records import Series
 from shipway.store.tables import latest_metrics, metric_chunks
 from shipway.store.upsert import dialect_insert
 
 _SWAP = sys.byteorder != "little"
-
-
-@dataclass
-class Series:
-    """Parallel arrays of one key's points."""
-
-    values: array[float]
-    steps: array[int]
-    timestamps: array[int]
-
-    def __len__(self) -> int:
-        return len(self.values)
 
 
 def pack(a: array[float] | array[int]) -> bytes:

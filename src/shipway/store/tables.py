@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from shipway.records import KEY_LEN
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -18,8 +20,6 @@ metadata = sa.MetaData(
     }
 )
 
-KEY_LEN = 250  # params, metrics and tag keys
-PARAM_VALUE_LEN = 6000  # as MLflow
 
 experiments = sa.Table(
     "experiments",

@@ -27,6 +27,7 @@ from shipway.records import (
     MetricPoint,
     Page,
     Run,
+    Series,
     positive_int,
 )
 from shipway.store import events
@@ -34,7 +35,6 @@ from shipway.store import experiments as experiments_repo
 from shipway.store import metrics as metrics_repo
 from shipway.store import runs as runs_repo
 from shipway.store.db import Database
-from shipway.store.metrics import Series
 from shipway.tracking import validation as check
 
 DEFAULT_EXPERIMENT = "Default"

@@ -8,7 +8,7 @@ from numbers import Real
 from typing import Any
 
 from shipway.errors import InvalidInput, InvalidPath
-from shipway.store.tables import KEY_LEN, PARAM_VALUE_LEN
+from shipway.records import KEY_LEN, PARAM_VALUE_LEN
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from shipway.errors import InvalidInput
-from shipway.records import float_from_json
-from shipway.store.metrics import Series, pack, unpack
+from shipway.records import Series, float_from_json
+from shipway.store.metrics import pack, unpack
 
 
 def encode_batch(batch: Mapping[str, Series]) -> dict[str, Any]:
