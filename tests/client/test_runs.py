@@ -158,6 +158,26 @@ def test_experiments(client: sw.Client) -> None:
         client.get_experiment("nope")
 
 
+def test_an_experiment_is_renamed_and_described(client: sw.Client) -> None:
+    exp = client.create_experiment("vision", "image models")
+    with sw.start_run("vision", client=client, capture=False) as run:
+        pass
+    client.create_experiment("audio")
+    renamed = client.tracking.update_experiment("vision", name="vision-eu")
+    assert (renamed.id, renamed.name, renamed.description) == (exp.id, "vision-eu", "image models")
+    assert client.get_run(run.id).experiment == "vision-eu"
+    described = client.tracking.update_experiment(exp.id, description="EU images")
+    assert (described.name, described.description) == ("vision-eu", "EU images")
+    with pytest.raises(errors.Conflict, match="'audio' already exists"):
+        client.tracking.update_experiment("vision-eu", name="audio")
+    with pytest.raises(errors.InvalidInput):
+        client.tracking.update_experiment("vision-eu", name="")
+    with pytest.raises(errors.NotFound):
+        client.tracking.update_experiment("vision", description="gone")
+    events = client.list_events(object_type="experiment", object_id=str(exp.id))
+    assert [e.action for e in events] == ["create", "update", "update"]
+
+
 def test_artifacts_files_and_folders(client: sw.Client, tmp_path: Path) -> None:
     (tmp_path / "roc.png").write_bytes(b"\x89PNG fake")
     folder = tmp_path / "report"

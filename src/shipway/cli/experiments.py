@@ -1,4 +1,4 @@
-"""shipway experiments list|create"""
+"""shipway experiments list|create|update"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 from shipway.cli.common import Home, Json, Uri, client_for
 from shipway.cli.output import console, print_json, table, when
 
-app = typer.Typer(help="List and create experiments.", no_args_is_help=True)
+app = typer.Typer(help="List, create and update experiments.", no_args_is_help=True)
 
 
 @app.command("list")
@@ -53,3 +53,24 @@ def create(
         print_json(exp.to_dict())
     else:
         console.print(f"created experiment {exp.name} (id {exp.id})")
+
+
+@app.command()
+def update(
+    ref: Annotated[str, typer.Argument(help="Experiment name or id.")],
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    description: Annotated[str | None, typer.Option(help="A new description.")] = None,
+    home: Home = None,
+    tracking_uri: Uri = None,
+    json: Json = False,
+) -> None:
+    """Rename an experiment or change its description.
+
+    Example: shipway experiments update churn --description "30-day churn, EU only"
+    """
+    with client_for(home, tracking_uri) as client:
+        exp = client.tracking.update_experiment(ref, name=name, description=description)
+    if json:
+        print_json(exp.to_dict())
+    else:
+        console.print(f"updated experiment {exp.name} (id {exp.id})")

@@ -21,6 +21,16 @@ class Tracking(Protocol):
         """Create an experiment (``409`` if the name is taken)."""
         ...
 
+    @op("PATCH", "/experiments/{ref}", role=DS, event="update", errors=(Conflict,))
+    def update_experiment(
+        self, ref: int | str, *, name: Name | None = None, description: str | None = None
+    ) -> Experiment:
+        """Rename an experiment or change its description (``409`` if the name is taken).
+
+        >>> client.tracking.update_experiment("churn", description="30-day churn, EU")
+        """
+        ...
+
     @op("GET", "/experiments/{ref}", role="viewer")
     def get_experiment(self, ref: int | str) -> Experiment:
         """An experiment by id or name."""

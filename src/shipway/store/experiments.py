@@ -48,3 +48,7 @@ def page(conn: Connection, after_id: int, limit: int) -> list[Experiment]:
         .limit(limit)
     )
     return [_record(r) for r in rows]
+
+
+def update(conn: Connection, experiment_id: int, values: dict[str, Any]) -> None:
+    conn.execute(experiments.update().where(experiments.c.id == experiment_id).values(**values))

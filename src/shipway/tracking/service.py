@@ -70,6 +70,30 @@ class TrackingService:
             raise taken from None
         return exp
 
+    def update_experiment(
+        self, ref: int | str, *, name: str | None = None, description: str | None = None
+    ) -> Experiment:
+        """Rename an experiment or change its description (runs keep their experiment)."""
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["name"] = check.check_name("experiment", name)
+        if description is not None:
+            values["description"] = description
+        taken = Conflict(f"experiment {name!r} already exists; pick another name")
+        try:
+            with self.db.write() as conn:
+                exp = self._experiment(conn, ref)
+                other = experiments_repo.by_name(conn, name) if name is not None else None
+                if other is not None and other.id != exp.id:
+                    raise taken
+                if values:
+                    experiments_repo.update(conn, exp.id, values)
+                    changed = {"fields": list(values)}
+                    events.record(conn, self.actor, "update", "experiment", str(exp.id), changed)
+                return self._experiment(conn, exp.id)
+        except sa.exc.IntegrityError:  # another writer took the name meanwhile
+            raise taken from None
+
     def get_experiment(self, ref: int | str) -> Experiment:
         with self.db.read() as conn:
             return self._experiment(conn, ref)
