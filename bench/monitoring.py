@@ -142,7 +142,7 @@ def shipway_once(reference: pd.DataFrame, production: pd.DataFrame) -> tuple[flo
         services.monitoring.run("bench")
         elapsed = time.perf_counter() - started
         now = int(time.time() * 1000)
-        drifted = services.monitoring.report("bench", 86400, now=now)["versions"]["1"]["drift"][
+        drifted = services.monitoring.report_at("bench", 86400, now)["versions"]["1"]["drift"][
             "drifted"
         ]
         services.close()

@@ -157,9 +157,9 @@ def test_racing_promotions_have_one_winner_and_both_are_recorded(project: Projec
     for number in (1, 2):
         assert client.run_gates("churn", number).passed
     # both saw production unset when they started
-    first = client.backend.promote("churn", 1, "production", expect_current=None)
+    first = client.contracts.promote("churn", 1, "production", check_current=True)
     with pytest.raises(PromotionRefused, match="another promotion won"):
-        client.backend.promote("churn", 2, "production", expect_current=None)
+        client.contracts.promote("churn", 2, "production", check_current=True)
     assert first.outcome == "promoted"
     assert [(p.version, p.outcome) for p in client.promotions("churn")] == [
         (1, "promoted"),
@@ -175,8 +175,8 @@ def test_racing_promotions_have_one_winner_and_both_are_recorded(project: Projec
     def attempt(number: int) -> None:
         barrier.wait()
         try:
-            results[number] = client.backend.promote(
-                "churn", number, "production", expect_current=None
+            results[number] = client.contracts.promote(
+                "churn", number, "production", check_current=True
             )
         except PromotionRefused as exc:
             results[number] = exc

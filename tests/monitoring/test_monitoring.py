@@ -143,10 +143,10 @@ def test_drift_rule_names_the_shifted_feature_and_rolls_production_back(
     promote_v1(local_project)
     now = late_in_hour()
     log_rows(local_project, local_project.holdout, now - 50 * 60_000, step=1000)
-    quiet = monitor_services.monitoring.run("churn", now=now)
+    quiet = monitor_services.monitoring.run_at("churn", now)
     assert quiet["alerts"] == [] and quiet["checked"][0]["status"] == "ok"
     log_rows(local_project, shifted(local_project.holdout), now - 20 * 60_000, step=500)
-    result = monitor_services.monitoring.run("churn", now=now + 1000)
+    result = monitor_services.monitoring.run_at("churn", now + 1000)
     (alert,) = result["alerts"]
     assert alert["rule"] == "drift" and "tenure_months" in alert["message"]
     assert alert["evidence"]["top"][0]["column"] == "tenure_months"
@@ -155,11 +155,11 @@ def test_drift_rule_names_the_shifted_feature_and_rolls_production_back(
     event = local_project.client.alias_history("churn", "production")[-1]
     assert event.actor == "monitor" and f"alert #{alert['id']}" in event.reason
     # profiles were built once: a second run profiles nothing new and stays in cooldown
-    again = monitor_services.monitoring.run("churn", now=now + 2000)
+    again = monitor_services.monitoring.run_at("churn", now + 2000)
     assert again["profiled"] == {"segments": 0, "rows": 0} and again["alerts"] == []
     # the same drift reaches v2 now: it alerts too, but no second automatic rollback
     log_rows(local_project, shifted(local_project.holdout), now - 15 * 60_000, as_version=2)
-    (second,) = monitor_services.monitoring.run("churn", now=now + 3000)["alerts"]
+    (second,) = monitor_services.monitoring.run_at("churn", now + 3000)["alerts"]
     assert second["version"] == 2 and second["action_result"]["status"] == "skipped"
     assert "rolled back already" in second["action_result"]["reason"]
     assert local_project.client.resolve("models:/churn@production").version == 2
@@ -174,12 +174,12 @@ def test_feature_drift_and_insufficient_windows(
     )
     now = late_in_hour()
     log_rows(local_project, shifted(local_project.holdout.head(20)), now - 10 * 60_000)
-    small = monitor_services.monitoring.run("churn", now=now)
+    small = monitor_services.monitoring.run_at("churn", now)
     assert small["alerts"] == [] and small["checked"][0]["status"] == "insufficient"
     moved = local_project.holdout.copy()
     moved["support_calls"] = moved["support_calls"] + 5
     log_rows(local_project, shifted(moved), now - 5 * 60_000, step=100)
-    (alert,) = monitor_services.monitoring.run("churn", now=now)["alerts"]
+    (alert,) = monitor_services.monitoring.run_at("churn", now)["alerts"]
     assert alert["rule"] == "feature_drift" and alert["evidence"]["value"] == ["support_calls"]
 
 
@@ -204,9 +204,9 @@ def test_live_quality_needs_consecutive_windows(
 
     end = (now // HOUR + 1) * HOUR  # windows are whole buckets (here: clock hours)
     bad_hour(end - HOUR + 60_000)  # the latest hour only
-    assert monitor_services.monitoring.run("churn", now=now)["alerts"] == []
+    assert monitor_services.monitoring.run_at("churn", now)["alerts"] == []
     bad_hour(end - 2 * HOUR + 60_000)  # and the hour before
-    (alert,) = monitor_services.monitoring.run("churn", now=now)["alerts"]
+    (alert,) = monitor_services.monitoring.run_at("churn", now)["alerts"]
     assert alert["rule"] == "live" and "accuracy" in alert["message"]
     assert "2 consecutive windows" in alert["message"]
 
@@ -251,7 +251,7 @@ def test_latency_error_and_drop_rules_with_cooldown(
     )
     assert writer.put(record) is False  # over the queue's limit: dropped and counted
     writer.close()
-    result = monitor_services.monitoring.run("churn", now=now + 1000)
+    result = monitor_services.monitoring.run_at("churn", now + 1000)
     fired = {a["rule"]: a for a in result["alerts"]}
     assert set(fired) == {"latency", "errors", "log_drops"}
     assert fired["latency"]["evidence"]["value"]["p95_ms"] == pytest.approx(80.0)
@@ -261,7 +261,7 @@ def test_latency_error_and_drop_rules_with_cooldown(
     )
     assert fired["log_drops"]["evidence"]["value"] == 10
     # in their cooldown: breached again, not raised again
-    later = monitor_services.monitoring.run("churn", now=now + 2000)
+    later = monitor_services.monitoring.run_at("churn", now + 2000)
     assert later["alerts"] == [] and any(c["breached"] for c in later["checked"])
 
 
@@ -311,7 +311,7 @@ def test_webhook_is_retried_signed_and_recorded(
     )
     now = late_in_hour()
     log_rows(local_project, shifted(local_project.holdout), now - 10 * 60_000, step=100)
-    (alert,) = monitor_services.monitoring.run("churn", now=now)["alerts"]
+    (alert,) = monitor_services.monitoring.run_at("churn", now)["alerts"]
     assert alert["webhook"] == {"status": "delivered", "attempts": 3, "code": 204}
     assert len(Receiver.seen) == 3
     body, signature = Receiver.seen[-1]
@@ -328,7 +328,7 @@ def test_a_webhook_that_is_down_is_recorded_and_monitoring_goes_on(
     )
     now = late_in_hour()
     log_rows(local_project, shifted(local_project.holdout), now - 10 * 60_000, step=100)
-    (alert,) = monitor_services.monitoring.run("churn", now=now)["alerts"]
+    (alert,) = monitor_services.monitoring.run_at("churn", now)["alerts"]
     assert alert["webhook"]["status"] == "failed" and alert["webhook"]["attempts"] == 4
     assert monitor_services.monitoring.get_alert(alert["id"]).webhook["status"] == "failed"
 
@@ -353,7 +353,7 @@ def test_retrain_action_starts_the_command_and_its_run_is_linked(
     )
     now = late_in_hour()
     log_rows(local_project, shifted(local_project.holdout), now - 10 * 60_000, step=100)
-    (alert,) = monitor_services.monitoring.run("churn", now=now)["alerts"]
+    (alert,) = monitor_services.monitoring.run_at("churn", now)["alerts"]
     assert alert["action"] == "retrain" and alert["action_result"]["status"] == "started"
     deadline = time.monotonic() + 60
     found: list[sw.Run] = []
@@ -376,8 +376,8 @@ def test_hashed_columns_are_left_out_of_drift(
     )
     now = late_in_hour()
     log_rows(local_project, local_project.holdout, now - 10 * 60_000, step=100)
-    monitor_services.monitoring.run("churn", now=now)
-    report = monitor_services.monitoring.report("churn", 3600, now=now)
+    monitor_services.monitoring.run_at("churn", now)
+    report = monitor_services.monitoring.report_at("churn", 3600, now)
     features = {f["column"]: f for f in report["versions"]["1"]["drift"]["features"]}
     assert features["plan"]["status"] == "hashed" and not features["plan"]["drifted"]
     assert "plan" not in report["versions"]["1"]["data_quality"]
@@ -394,8 +394,8 @@ def test_reference_missing_a_feature_is_reported_not_drift(
     monitoring(local_project, f"  reference: {ref}\n  drift: {{share_above: 0.2, window: 1h}}\n")
     now = late_in_hour()
     log_rows(local_project, local_project.holdout, now - 10 * 60_000, step=100)
-    monitor_services.monitoring.run("churn", now=now)
-    report = monitor_services.monitoring.report("churn", 3600, now=now)
+    monitor_services.monitoring.run_at("churn", now)
+    report = monitor_services.monitoring.report_at("churn", 3600, now)
     features = {f["column"]: f for f in report["versions"]["1"]["drift"]["features"]}
     assert features["plan"]["status"] == "no_reference" and not features["plan"]["drifted"]
     assert report["versions"]["1"]["drift"]["reference"] == ref
@@ -482,14 +482,14 @@ def test_routes_check_roles(tmp_path: Any) -> None:
     try:
         with httpx.Client(base_url=url) as http:
             assert http.get("/alerts").status_code == 401
-            assert http.get("/alerts", headers=secrets["vic"]).json() == {"alerts": []}
-            body = {"model": "churn", "items": []}
-            denied = http.post("/feedback", json=body, headers=secrets["vic"])
+            assert http.get("/alerts", headers=secrets["vic"]).json()["alerts"] == []
+            body = {"items": []}
+            denied = http.post("/monitoring/churn/feedback", json=body, headers=secrets["vic"])
             assert (
                 denied.status_code == 403 and "data-scientist" in denied.json()["error"]["message"]
             )
             assert http.post("/monitoring/churn/run", headers=secrets["vic"]).status_code == 403
-            missing = http.post("/feedback", json=body, headers=secrets["dee"])
+            missing = http.post("/monitoring/churn/feedback", json=body, headers=secrets["dee"])
             assert missing.status_code == 404  # allowed, but there is no model 'churn'
             bad = http.get("/monitoring/churn/report?window=soon", headers=secrets["vic"])
             assert bad.status_code == 400 and "duration" in bad.json()["error"]["message"]

@@ -14,7 +14,6 @@ from shipway.api.routes import (
     accounts,
     artifacts,
     blobs,
-    contracts,
     datasets,
     metrics,
     models,
@@ -50,8 +49,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         datasets,
         blobs,
         models,
-        contracts,
-        monitoring,
+            monitoring,
             accounts,
     )
     for module in routers:

@@ -416,7 +416,7 @@ def _decide(
 ) -> None:
     with client_for(home, uri) as client:
         number = resolve_version(client, name, version)
-        approval = client.backend.decide(name, number, role, decision, comment)
+        approval = client.contracts.decide(name, number, role, decision, comment)
     if json:
         print_json(approval.to_dict())
         return

@@ -10,11 +10,12 @@ from typing import Any
 from shipway.client.backend import Backend
 from shipway.client.browse import DeploymentView, ExperimentView, ModelView, RunView
 from shipway.config import Settings
-from shipway.errors import InvalidInput
 from shipway.operations import (
     Accounts,
+    Contracts,
     Datasets,
     Deployments,
+    Monitoring,
     Platform,
     Predictions,
     Registry,
@@ -293,7 +294,7 @@ class Client:
 
     def get_model_card(self, name: str, version: int) -> dict[str, Any]:
         """The model card as data (``shipway.registry.card.markdown`` renders it)."""
-        return self.backend.model_card(name, version)
+        return self.contracts.card(name, version)
 
     # datasets and the prediction log: the declared operations
     @property
@@ -313,59 +314,83 @@ class Client:
         """The deployment operations: ``client.deployments.set_traffic("churn", percent=10)``."""
         return self.platform.deployments
 
-    # contracts, gates, sign-offs, promotion
+    # contracts, gates, sign-offs, promotion, monitoring: the declared operations
+    @property
+    def contracts(self) -> Contracts:
+        """The contract operations: ``client.contracts.promotion_status("churn", 3)``."""
+        return self.platform.contracts
+
+    @property
+    def monitoring(self) -> Monitoring:
+        """The monitoring operations: ``client.monitoring.list_alerts("churn")``."""
+        return self.platform.monitoring
+
     def set_contract(
         self, name: str, contract: str | Path, message: str = ""
     ) -> tuple[ContractVersion, bool]:
         """Store a contract (YAML text, or the path of a contract.yaml) as the model's next
-        contract version; ``created`` is False when it equals the current one."""
-        text = Path(contract).read_text() if isinstance(contract, Path) else contract
-        return self.backend.contract_set(name, text, message)
+        contract version; ``created`` is False when it equals the current one.
+
+        >>> version, created = client.set_contract("churn", Path("contract.yaml"))
+        """
+        text = contract.read_text() if isinstance(contract, Path) else contract
+        return self.contracts.set(name, text, message=message)
 
     def get_contract(self, name: str, version: int | None = None) -> ContractVersion:
-        return self.backend.contract_get(name, version)
+        """The current (or a given) contract version of a model."""
+        return self.contracts.get(name, version)
 
     def contract_history(self, name: str) -> list[ContractVersion]:
-        return self.backend.contract_history(name)
+        """Every contract version of a model, oldest first."""
+        return self.contracts.history(name)
 
     def diff_contracts(
         self, name: str, a: int | None = None, b: int | None = None
     ) -> dict[str, Any]:
-        return self.backend.contract_diff(name, a, b)
+        """What changed between two contract versions (default: the latest two)."""
+        return self.contracts.diff(name, a, b)
 
     def run_gates(self, name: str, version: int, contract_version: int | None = None) -> GateReport:
         """Check a version against the contract (the current version by default); the
         report is stored and returned (``.status``: passed, failed or error)."""
-        return self.backend.gate_run(name, version, contract_version)
+        return self.contracts.run_gates(name, version, contract_version)
 
     def gate_reports(self, name: str, version: int | None = None) -> list[GateReport]:
-        return self.backend.gate_reports(name, version)
+        """Gate reports of a model, or of one version."""
+        return self.contracts.reports(name, version)
 
     def get_gate_report(self, report_id: int) -> GateReport:
-        return self.backend.gate_report(report_id)
+        """One gate report by id."""
+        return self.contracts.report(report_id)
 
     def approve(self, name: str, version: int, role: str, comment: str = "") -> Approval:
-        return self.backend.decide(name, version, role, "approve", comment)
+        """Sign off a version under a contract role:
+        ``client.approve("churn", 3, "engineering")``."""
+        return self.contracts.decide(name, version, role, "approve", comment)
 
     def reject(self, name: str, version: int, role: str, comment: str) -> Approval:
-        return self.backend.decide(name, version, role, "reject", comment)
+        """Reject a version under a contract role, saying why; a rejection blocks promotion."""
+        return self.contracts.decide(name, version, role, "reject", comment)
 
     def approvals(self, name: str, version: int) -> list[Approval]:
-        return self.backend.approvals(name, version)
+        """Sign-offs and rejections of a version."""
+        return self.contracts.approvals(name, version)
 
     def review(
         self, name: str, version: int, rating: int | None = None, comment: str = ""
     ) -> Review:
         """Feedback on a version (a 1-5 rating and/or a comment); never a sign-off."""
-        return self.backend.review(name, version, rating, comment)
+        return self.contracts.review(name, version, rating, comment)
 
     def reviews(self, name: str, version: int) -> list[Review]:
-        return self.backend.reviews(name, version)
+        """Review feedback on a version."""
+        return self.contracts.reviews(name, version)
 
     def promotion_status(
         self, name: str, version: int, alias: str = "production"
     ) -> dict[str, Any]:
-        return self.backend.promotion_status(name, version, alias)
+        """What stands between a version and an alias: ``ready`` and every missing item."""
+        return self.contracts.promotion_status(name, version, alias)
 
     def promote(
         self,
@@ -377,43 +402,44 @@ class Client:
         reason: str = "",
     ) -> Promotion:
         """Move ``alias`` to ``version`` if the contract allows it; raises
-        ``PromotionRefused`` listing every missing item otherwise."""
-        return self.backend.promote(name, version, alias, force=force, reason=reason)
+        ``PromotionRefused`` listing every missing item otherwise.
+
+        >>> client.promote("churn", 3)
+        """
+        return self.contracts.promote(name, version, alias, force=force, reason=reason)
 
     def promotions(self, name: str) -> list[Promotion]:
-        return self.backend.promotions(name)
+        """Every promotion attempt of a model."""
+        return self.contracts.promotions(name)
 
-    # monitoring
     def log_feedback(self, name: str, items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Ground truth for logged predictions: ``[{"request_id", "row" (default 0),
         "label"}, …]``. Returns ``accepted``, ``duplicates``, ``updated``, ``unknown`` (ids
         not in the prediction log, not stored) and ``invalid`` (with reasons)."""
-        return self.backend.feedback_log(name, items)
+        return self.monitoring.log_feedback(name, items)
 
     def monitor(self, name: str) -> dict[str, Any]:
         """Profile new predictions and evaluate the contract's monitoring rules now."""
-        return self.backend.monitor_run(name)
+        return self.monitoring.run(name)
 
     def monitoring_report(self, name: str, window: str | int = "24h") -> dict[str, Any]:
         """The monitoring report of the last ``window`` (a duration such as "24h", or
         seconds)."""
-        from shipway.contracts.spec import duration
-
-        seconds = duration(window)
-        if seconds is None:
-            raise InvalidInput(f"window {window!r} is not a duration; write 30m, 24h or 7d")
-        return self.backend.monitor_report(name, int(seconds))
+        return self.monitoring.report(name, window)
 
     def list_alerts(
         self, model: str | None = None, status: str | None = None, limit: int = 100
     ) -> list[Alert]:
-        return self.backend.alerts_list(model, status, limit)
+        """Alerts, newest first."""
+        return self.monitoring.list_alerts(model, status, limit)
 
     def get_alert(self, alert_id: int) -> Alert:
-        return self.backend.alert_get(alert_id)
+        """One alert with its evidence and actions."""
+        return self.monitoring.get_alert(alert_id)
 
     def ack_alert(self, alert_id: int, comment: str = "") -> Alert:
-        return self.backend.alert_ack(alert_id, comment)
+        """Acknowledge an alert."""
+        return self.monitoring.ack(alert_id, comment)
 
     # users, tokens, audit: the declared operations (shipway.operations.accounts)
     @property

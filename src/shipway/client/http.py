@@ -12,9 +12,6 @@ from urllib.parse import quote
 import httpx
 
 from shipway import errors
-from shipway.client.contracts_backends import ContractsOverHttp
-from shipway.client.models_backends import ModelsOverHttp
-from shipway.client.monitoring_backends import MonitoringOverHttp
 from shipway.client.remote import RemotePlatform
 from shipway.client.serving_backends import ServingOverHttp
 from shipway.client.session import Session, file_chunks
@@ -34,7 +31,7 @@ RETRY_STATUS = {502, 503, 504}
 CHUNK = 1 << 20
 
 
-class HttpBackend(ModelsOverHttp, ServingOverHttp, ContractsOverHttp, MonitoringOverHttp):
+class HttpBackend(ServingOverHttp):
     def __init__(self, settings: Settings, uri: str, token: str | None = None) -> None:
         self.session = Session(settings, uri, token)
         self.location = self.session.location

@@ -6,9 +6,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from shipway.client.contracts_backends import ContractsInProcess
-from shipway.client.models_backends import ModelsInProcess
-from shipway.client.monitoring_backends import MonitoringInProcess
 from shipway.client.serving_backends import ServingInProcess
 from shipway.config import Settings
 from shipway.operations import Platform
@@ -22,7 +19,7 @@ from shipway.records import (
 from shipway.services import Services
 
 
-class LocalBackend(ModelsInProcess, ServingInProcess, ContractsInProcess, MonitoringInProcess):
+class LocalBackend(ServingInProcess):
     def __init__(self, settings: Settings) -> None:
         self.services = Services.open(settings, actor=settings.user or None)
         self.location = str(settings.home)

@@ -16,8 +16,10 @@ from shipway.client.session import Session
 from shipway.errors import InvalidInput
 from shipway.operations import (
     Accounts,
+    Contracts,
     Datasets,
     Deployments,
+    Monitoring,
     Operation,
     Predictions,
     Registry,
@@ -98,6 +100,8 @@ class RemotePlatform:
         self.datasets = cast(Datasets, _surface(session, "datasets", Datasets))
         self.deployments = cast(Deployments, _surface(session, "deployments", Deployments))
         self.predictions = cast(Predictions, _surface(session, "predictions", Predictions))
+        self.contracts = cast(Contracts, _surface(session, "contracts", Contracts))
+        self.monitoring = cast(Monitoring, _surface(session, "monitoring", Monitoring))
 
 
 def _surface(session: Session, name: str, protocol: type) -> RemoteSurface:

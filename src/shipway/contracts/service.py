@@ -41,7 +41,6 @@ from shipway.store.tables import registered_models
 from shipway.tracking.service import TrackingService
 
 DECISIONS = ("approve", "reject")
-UNSET: Any = object()
 
 
 def now_ms() -> int:
@@ -224,19 +223,19 @@ class ContractService:
             ).first()
             return repo.report_record(model.name if model else "?", row)
 
-    def card(self, name: str, number: int) -> dict[str, Any]:
+    def card(self, name: str, version: int) -> dict[str, Any]:
         """The registry's model card plus what the contract knows of the version: its latest
         gate report, sign-offs, reviews and what stands between it and ``production``."""
-        card = self.registry.card(name, number)
-        reviews = [r.to_dict() for r in self.reviews(name, number)]
+        card = self.registry.card(name, version)
+        reviews = [r.to_dict() for r in self.reviews(name, version)]
         governance: dict[str, Any] = {"contract_version": None, "reviews": reviews}
         with self.db.read() as conn:
             model = self._model(conn, name)
             contract = repo.contract(conn, model.id, name, None)
             if contract is not None:
-                reports = repo.reports(conn, model.id, name, number)
+                reports = repo.reports(conn, model.id, name, version)
                 latest = reports[-1] if reports else None
-                policy = self._policy(conn, model, number, "production")
+                policy = self._policy(conn, model, version, "production")
                 governance.update(
                     contract_version=contract.version,
                     objective=contract.spec["objective"],
@@ -249,7 +248,7 @@ class ContractService:
                         "current": latest.contract_version == contract.version,
                     },
                     approvals=[
-                        a.to_dict() for a in repo.approvals_of(conn, model.id, name, number)
+                        a.to_dict() for a in repo.approvals_of(conn, model.id, name, version)
                     ],
                     production={"ready": policy["ready"], "missing": policy["missing"]},
                 )
@@ -312,7 +311,9 @@ class ContractService:
             self._version(conn, model, version)
             return repo.approvals_of(conn, model.id, name, version)
 
-    def review(self, name: str, version: int, rating: int | None, comment: str) -> Review:
+    def review(
+        self, name: str, version: int, rating: int | None = None, comment: str = ""
+    ) -> Review:
         """Leave feedback (a 1-5 rating and/or a comment); it never counts as a sign-off."""
         if rating is not None and (isinstance(rating, bool) or rating not in range(1, 6)):
             raise InvalidInput(f"rating must be a whole number 1-5, got {rating!r}")
@@ -427,18 +428,25 @@ class ContractService:
         *,
         force: bool = False,
         reason: str = "",
-        expect_current: int | None = UNSET,
+        check_current: bool = False,
+        expect_current: int | None = None,
     ) -> Promotion:
         """Move ``alias`` to ``version`` if the contract allows it; otherwise raise
         :class:`PromotionRefused` naming every missing item. ``force`` (admins only, with
-        a ``reason``) moves it anyway and records what was missing. ``expect_current`` is
-        the version the alias must still hold (default: what it holds when this starts)."""
+        a ``reason``) moves it anyway and records what was missing. With ``check_current``
+        the alias must still hold ``expect_current`` (default: what it holds when this
+        starts)."""
         check_alias(alias)
+        if not self.registry.may_move(alias):
+            raise PermissionDenied(
+                f"moving the {alias!r} alias needs the developer or admin role; "
+                f"user {self.actor!r} is {self.role!r}"
+            )
         if force and self.role != "admin":
             raise PermissionDenied(f"--force needs the admin role; {self.actor!r} is {self.role!r}")
         if force and not reason.strip():
             raise InvalidInput("a forced promotion needs --reason (it is kept in the record)")
-        if expect_current is UNSET:
+        if not check_current:
             with self.db.read() as conn:
                 model = self._model(conn, name)
                 self._version(conn, model, version)

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from shipway.contracts.loading import load_version
 from shipway.contracts.service import ContractService
+from shipway.contracts.spec import duration
 from shipway.datasets.service import DatasetService
 from shipway.errors import InvalidInput, NotFound, ShipwayError
 from shipway.models.loaded import LoadedModel
@@ -555,8 +556,12 @@ class MonitoringService:
 
     # rules ---------------------------------------------------------------------------
 
-    def run(self, name: str, *, now: int | None = None) -> dict[str, Any]:
+    def run(self, name: str) -> dict[str, Any]:
         """Profile new log segments, evaluate every rule, fire alerts and act on them."""
+        return self.run_at(name, None)
+
+    def run_at(self, name: str, now: int | None) -> dict[str, Any]:
+        """``run`` as of ``now`` (ms since the epoch; None: the clock)."""
         spec = self._spec(name)
         monitoring = spec["monitoring"]
         profiled = self.update_profiles(name)
@@ -920,7 +925,14 @@ class MonitoringService:
 
     # report --------------------------------------------------------------------------
 
-    def report(self, name: str, window_seconds: int, *, now: int | None = None) -> dict[str, Any]:
+    def report(self, name: str, window: str | int = "24h") -> dict[str, Any]:
+        """The report of the last ``window`` (a duration such as "24h", or seconds)."""
+        seconds = duration(window)
+        if seconds is None:
+            raise InvalidInput(f"window {window!r} is not a duration; write 30m, 24h or 7d")
+        return self.report_at(name, int(seconds), None)
+
+    def report_at(self, name: str, window_seconds: int, now: int | None) -> dict[str, Any]:
         """Everything about the last ``window_seconds``: per version and arm the rows,
         latency, live metrics and label coverage; drift per feature; data quality; the
         series per bucket for plots; and the alerts fired in the window."""

@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Protocol
 
 from shipway.operations.accounts import Accounts
+from shipway.operations.contracts import Contracts
 from shipway.operations.datasets import Datasets
 from shipway.operations.declare import Operation, Param, Route, op, operations_of
 from shipway.operations.deployments import Deployments
+from shipway.operations.monitoring import Monitoring
 from shipway.operations.predictions import Predictions
 from shipway.operations.registry import Registry
 from shipway.operations.tracking import Tracking
@@ -25,6 +27,8 @@ SURFACES: dict[str, type] = {
     "datasets": Datasets,
     "deployments": Deployments,
     "predictions": Predictions,
+    "contracts": Contracts,
+    "monitoring": Monitoring,
 }
 
 
@@ -43,6 +47,10 @@ class Platform(Protocol):
     def deployments(self) -> Deployments: ...
     @property
     def predictions(self) -> Predictions: ...
+    @property
+    def contracts(self) -> Contracts: ...
+    @property
+    def monitoring(self) -> Monitoring: ...
 
 
 def all_operations() -> list[Operation]:
@@ -53,8 +61,10 @@ def all_operations() -> list[Operation]:
 __all__ = [
     "SURFACES",
     "Accounts",
+    "Contracts",
     "Datasets",
     "Deployments",
+    "Monitoring",
     "Operation",
     "Param",
     "Platform",
