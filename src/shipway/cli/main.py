@@ -61,7 +61,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "(exit 1).",
     ),
     "version": ("shipway.cli.main", "version", "Print shipway's version."),
-    "experiments": ("shipway.cli.experiments", "app", "List and create experiments."),
+    "experiments": ("shipway.cli.experiments", "app", "List, create and update experiments."),
     "runs": ("shipway.cli.runs", "app", "Inspect, compare and delete runs."),
     "data": ("shipway.cli.data", "app", "Version datasets: snapshot, inspect, compare, fetch."),
     "models": (
