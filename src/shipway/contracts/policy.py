@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shipway.contracts.terms import terms
 from shipway.records import Approval, ContractVersion, GateReport
 
 
@@ -93,10 +94,10 @@ def _signoffs_missing(given: PolicyInput, contract: ContractVersion) -> list[str
     decisions: dict[tuple[str, str], Approval] = {}
     for approval in given.approvals:
         decisions[(approval.actor, approval.role)] = approval  # the latest counts
-    owners: Mapping[str, list[str]] = contract.spec["owners"]
+    spec = terms(contract.spec)
     missing: list[str] = []
-    for role, needed in contract.spec["approvals"].items():
-        people = owners.get(role, [])
+    for role, needed in spec.approvals.items():
+        people = spec.owners.get(role, ())
         have = sorted(
             actor
             for (actor, r), a in decisions.items()

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from shipway.contracts.metrics import METRICS, TASKS, check_metric, suggest
+from shipway.contracts.terms import Terms, terms
 from shipway.errors import ContractError
 
 COLUMN_TYPES = ("int", "float", "bool", "string", "category", "datetime")
@@ -69,6 +70,11 @@ RULES: dict[str, tuple[str, ...]] = {
 class Contract:
     text: str
     spec: dict[str, Any]
+
+    @property
+    def terms(self) -> Terms:
+        """The validated spec as frozen records, read by attribute."""
+        return terms(self.spec)
 
 
 def duration(value: Any) -> float | None:
