@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from shipway.contracts import gates, policy
 from shipway.contracts.spec import parse
+from shipway.contracts.terms import terms
 from shipway.datasets.service import DatasetService
 from shipway.errors import InvalidInput, NotFound, PermissionDenied, PromotionRefused
 from shipway.records import (
@@ -168,7 +169,7 @@ class ContractService:
         start = time.perf_counter()
         evaluation = gates.Evaluation(
             version=model_version,
-            spec=contract.spec,
+            spec=terms(contract.spec),
             registry=self.registry,
             datasets=self.datasets,
             tracking=self.tracking,
@@ -238,7 +239,7 @@ class ContractService:
                 policy = self._policy(conn, model, number, "production")
                 governance.update(
                     contract_version=contract.version,
-                    objective=contract.spec["objective"],
+                    objective=terms(contract.spec).objective,
                     gate_report=None
                     if latest is None
                     else {
@@ -275,7 +276,7 @@ class ContractService:
                     f"model {name!r} has no contract, so no roles to sign off under; "
                     f"`shipway contract set {name} contract.yaml` first"
                 )
-            owners = contract.spec["owners"]
+            owners = terms(contract.spec).owners
             if role not in owners:
                 raise InvalidInput(
                     f"role {role!r} is not in the contract's owners "
