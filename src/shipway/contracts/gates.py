@@ -21,6 +21,7 @@ import numpy as np
 from shipway.contracts import metrics as metric_lib
 from shipway.contracts.latency import measure_latency
 from shipway.contracts.loading import load_version
+from shipway.contracts.terms import Condition, Gate, LatencyBudget, Terms
 from shipway.datasets.service import DatasetService
 from shipway.errors import ShipwayError
 from shipway.models.loaded import LoadedModel
@@ -46,7 +47,7 @@ class Evaluation:
     """What one gate run knows: the version, its run, its loaded model, data read so far."""
 
     version: ModelVersion
-    spec: dict[str, Any]
+    spec: Terms
     registry: RegistryService
     datasets: DatasetService
     tracking: TrackingService
@@ -78,7 +79,7 @@ class Evaluation:
         return found
 
     def features(self, frame: Any, ref: str) -> Any:
-        label = self.spec["label"]
+        label = self.spec.label
         if label not in frame.columns:
             raise CheckFailed(
                 f"{ref} has no label column {label!r} (its columns: "
@@ -169,33 +170,30 @@ def evaluate(ev: Evaluation) -> list[CheckResult]:
     with _timed(out, "model", "the model loads") as r:
         r["details"] = {"flavor": ev.version.flavor, "package": ev.version.package_digest}
         ev.require_model()
-    if spec["schema"]:
+    if spec.schema:
         with _timed(out, "schema", "schema matches the model's signature") as r:
             _schema(ev, r)
-    privacy = spec["privacy"]
-    if privacy["forbidden_inputs"] or any(c["pii"] for c in spec["schema"].values()):
+    if spec.privacy.forbidden_inputs or any(c.pii for c in spec.schema.values()):
         with _timed(out, "privacy", "no forbidden or PII columns among the inputs") as r:
             _privacy(ev, r)
-    for key, wanted in spec["reproducibility"].items():
+    for key, wanted in spec.reproducibility.items():
         if wanted:
             with _timed(out, "reproducibility", REPRO_NAMES[key]) as r:
                 REPRO_CHECKS[key](ev, r)
-    if "package_mb" in spec["budgets"]:
-        with _timed(out, "package_size", f"package <= {spec['budgets']['package_mb']:g} MB") as r:
+    if spec.budgets.package_mb is not None:
+        with _timed(out, "package_size", f"package <= {spec.budgets.package_mb:g} MB") as r:
             _package_size(ev, r)
-    for gate in spec["gates"]:
-        with _timed(out, "metric", gate["text"]) as r:
+    for gate in spec.gates:
+        with _timed(out, "metric", gate.text) as r:
             _metric_gate(ev, gate, r)
-    if "latency" in spec["budgets"]:
-        latency = spec["budgets"]["latency"]
-        limits = ", ".join(
-            f"{k[:-3]} <= {latency[k]:g} ms" for k in ("p50_ms", "p95_ms", "p99_ms") if k in latency
-        )
+    if spec.budgets.latency is not None:
+        latency = spec.budgets.latency
+        limits = ", ".join(f"{k[:-3]} <= {v:g} ms" for k, v in _limits(latency).items())
         with _timed(out, "latency", f"latency at batch size 1: {limits}") as r:
             _latency(ev, latency, r)
-    if "memory_mb" in spec["budgets"]:
-        with _timed(out, "memory", f"peak memory <= {spec['budgets']['memory_mb']:g} MB") as r:
-            _memory(ev, spec["budgets"]["memory_mb"], r)
+    if spec.budgets.memory_mb is not None:
+        with _timed(out, "memory", f"peak memory <= {spec.budgets.memory_mb:g} MB") as r:
+            _memory(ev, spec.budgets.memory_mb, r)
     return out
 
 
@@ -221,23 +219,21 @@ def _schema(ev: Evaluation, r: dict[str, Any]) -> None:
         )
         return
     columns = {c.name: c for c in signature.columns}
-    schema = ev.spec["schema"]
+    schema = ev.spec.schema
     conflicts: list[str] = []
     for name, want in schema.items():
         col = columns.get(name)
-        if want["pii"]:
+        if want.pii:
             continue  # the privacy check reports PII inputs
         if col is None:
             conflicts.append(f"{name}: in the contract's schema but not an input of the model")
             continue
-        if want["type"] != col.type and not (want["type"] == "int" and col.type == "float"):
-            conflicts.append(
-                f"{name}: the contract says {want['type']}, the model takes {col.type}"
-            )
-        if want["nullable"] and not col.nullable:
+        if want.type != col.type and not (want.type == "int" and col.type == "float"):
+            conflicts.append(f"{name}: the contract says {want.type}, the model takes {col.type}")
+        if want.nullable and not col.nullable:
             conflicts.append(f"{name}: the contract allows nulls, the model does not take them")
-        if "values" in want and col.categories is not None:
-            unknown = [v for v in want["values"] if v not in col.categories]
+        if want.values is not None and col.categories is not None:
+            unknown = [v for v in want.values if v not in col.categories]
             if unknown:
                 conflicts.append(f"{name}: the model does not know the values {unknown}")
     for name in columns:
@@ -253,8 +249,8 @@ def _schema(ev: Evaluation, r: dict[str, Any]) -> None:
 def _privacy(ev: Evaluation, r: dict[str, Any]) -> None:
     model = ev.require_model()
     inputs = {c.name for c in model.signature.columns} if model.signature else set()
-    forbidden = set(ev.spec["privacy"]["forbidden_inputs"])
-    forbidden |= {n for n, c in ev.spec["schema"].items() if c["pii"]}
+    forbidden = set(ev.spec.privacy.forbidden_inputs)
+    forbidden |= {n for n, c in ev.spec.schema.items() if c.pii}
     found = sorted(inputs & forbidden)
     r["details"] = {"forbidden": sorted(forbidden), "found": found}
     r["value"] = found
@@ -323,7 +319,7 @@ def _environment(ev: Evaluation, r: dict[str, Any]) -> None:
 def _data_linked(ev: Evaluation, r: dict[str, Any]) -> None:
     _run(ev)
     linked = {f"{i.dataset}@{i.version}": i.context for i in ev.inputs}
-    needed = sorted({g["dataset"].partition(":")[0] for g in ev.spec["gates"]})
+    needed = sorted({g.dataset.partition(":")[0] for g in ev.spec.gates})
     r["details"] = {"linked": linked, "gate_datasets": needed}
     problems = []
     if "training" not in linked.values():
@@ -358,7 +354,8 @@ REPRO_CHECKS: dict[str, Callable[[Evaluation, dict[str, Any]], None]] = {
 def _package_size(ev: Evaluation, r: dict[str, Any]) -> None:
     files = ev.registry.artifacts.list(ev.version.run_id, ev.version.artifact_path)
     size_mb = sum(a.size for a in files) / 1e6
-    limit = ev.spec["budgets"]["package_mb"]
+    limit = ev.spec.budgets.package_mb
+    assert limit is not None  # evaluate() checks it only when the contract sets it
     r.update(value=round(size_mb, 3), threshold=limit, details={"files": len(files)})
     if size_mb > limit:
         r.update(status="failed", reason=f"the package is {size_mb:.1f} MB, over {limit:g} MB")
@@ -404,11 +401,17 @@ def _measure_memory(ev: Evaluation, limit: float, r: dict[str, Any]) -> None:
 
 
 def _first_dataset(ev: Evaluation) -> str | None:
-    gates = ev.spec["gates"]
-    return gates[0]["dataset"] if gates else ev.spec.get("holdout")
+    gates = ev.spec.gates
+    return gates[0].dataset if gates else ev.spec.holdout
 
 
-def _latency(ev: Evaluation, budget: dict[str, Any], r: dict[str, Any]) -> None:
+def _limits(budget: LatencyBudget) -> dict[str, float]:
+    """The percentiles the budget sets, in milliseconds."""
+    limits = {"p50_ms": budget.p50_ms, "p95_ms": budget.p95_ms, "p99_ms": budget.p99_ms}
+    return {k: v for k, v in limits.items() if v is not None}
+
+
+def _latency(ev: Evaluation, budget: LatencyBudget, r: dict[str, Any]) -> None:
     model = ev.require_model()
     ref = _first_dataset(ev)
     rows: list[Any] = []
@@ -422,25 +425,25 @@ def _latency(ev: Evaluation, budget: dict[str, Any], r: dict[str, Any]) -> None:
             "no rows to send: name a holdout dataset or log the model with input_example"
         )
     measured = measure_latency(
-        ev.version, model, rows, requests=budget["requests"], warmup=budget["warmup"]
+        ev.version, model, rows, requests=budget.requests, warmup=budget.warmup
     )
+    limits = _limits(budget)
     r["value"] = {k: round(v, 3) for k, v in measured.items() if k.endswith("_ms")}
-    r["threshold"] = {k: budget[k] for k in ("p50_ms", "p95_ms", "p99_ms") if k in budget}
+    r["threshold"] = limits
     r["details"] = {
         "dataset": ref,
-        "requests": budget["requests"],
-        "warmup": budget["warmup"],
+        "requests": budget.requests,
+        "warmup": budget.warmup,
         "errors": measured["errors"],
     }
     over = [
-        f"{k[:-3]} {measured[k]:.2f} ms > {budget[k]:g} ms"
-        for k in ("p50_ms", "p95_ms", "p99_ms")
-        if k in budget and measured[k] > budget[k]
+        f"{k[:-3]} {measured[k]:.2f} ms > {limit:g} ms"
+        for k, limit in limits.items()
+        if measured[k] > limit
     ]
     if measured["errors"]:
         raise CheckFailed(
-            f"{measured['errors']} of {budget['requests']} requests failed: "
-            f"{measured['first_error']}"
+            f"{measured['errors']} of {budget.requests} requests failed: {measured['first_error']}"
         )
     if over:
         r.update(status="failed", reason="; ".join(over))
@@ -449,15 +452,15 @@ def _latency(ev: Evaluation, budget: dict[str, Any], r: dict[str, Any]) -> None:
 # metric gates ------------------------------------------------------------------------
 
 
-def _mask(frame: Any, where: list[dict[str, Any]], ref: str) -> Any:
+def _mask(frame: Any, where: tuple[Condition, ...], ref: str) -> Any:
     mask = np.ones(len(frame), dtype=bool)
     for cond in where:
-        column = cond["column"]
+        column = cond.column
         if column not in frame.columns:
             raise CheckFailed(f"{ref} has no column {column!r} for the segment")
         values = frame[column]
-        value = cond["value"]
-        op = cond["op"]
+        value = cond.value
+        op = cond.op
         if op == "in":
             mask &= values.isin(value).to_numpy()
         elif op == "==":
@@ -469,23 +472,23 @@ def _mask(frame: Any, where: list[dict[str, Any]], ref: str) -> Any:
     return mask
 
 
-def _metric_gate(ev: Evaluation, gate: dict[str, Any], r: dict[str, Any]) -> None:
-    ref = gate["dataset"]
-    r["details"] = {"dataset": ref, "metric": gate["metric"]}
+def _metric_gate(ev: Evaluation, gate: Gate, r: dict[str, Any]) -> None:
+    ref = gate.dataset
+    r["details"] = {"dataset": ref, "metric": gate.metric}
     model = ev.require_model()
     frame = ev.frame(ref)
     ev.features(frame, ref)  # the label and input columns are there
-    y = frame[ev.spec["label"]].to_numpy()
-    mask = _mask(frame, gate["where"], ref) if gate["where"] else None
+    y = frame[ev.spec.label].to_numpy()
+    mask = _mask(frame, gate.where, ref) if gate.where else None
     if mask is not None:
         r["details"]["rows"] = int(mask.sum())
         if not mask.any():
             raise CheckFailed(f"no rows of {ref} match the segment")
-    value = _score(ev, ev.version.version, model, gate["metric"], ref, y, mask)
+    value = _score(ev, ev.version.version, model, gate.metric, ref, y, mask)
     r["value"] = round(value, 6)
-    threshold = gate["threshold"]
-    if gate["relative"] is not None:
-        alias = gate["relative"]["alias"]
+    threshold = gate.threshold
+    if gate.relative is not None:
+        alias = gate.relative.alias
         number = ev.baseline.get(alias)
         if alias in ev.baseline and number is None:
             r.update(
@@ -507,14 +510,15 @@ def _metric_gate(ev: Evaluation, gate: dict[str, Any], r: dict[str, Any]) -> Non
             base_model = ev.baseline_model(number)
         except Exception as exc:
             raise CheckFailed(f"{alias} (version {number}) could not be loaded: {exc}") from None
-        base = _score(ev, number, base_model, gate["metric"], ref, y, mask)
-        threshold = base + gate["relative"]["offset"]
+        base = _score(ev, number, base_model, gate.metric, ref, y, mask)
+        threshold = base + gate.relative.offset
         r["details"].update(baseline_version=number, baseline_value=round(base, 6))
+    assert threshold is not None  # a gate has a number or an alias (spec.parse_gate)
     r["threshold"] = round(threshold, 6)
-    if not OPS[gate["op"]](value, threshold):
+    if not OPS[gate.op](value, threshold):
         r.update(
             status="failed",
-            reason=f"{gate['metric']} is {value:.4f}; needs {gate['op']} {threshold:.4f}",
+            reason=f"{gate.metric} is {value:.4f}; needs {gate.op} {threshold:.4f}",
         )
 
 
@@ -527,7 +531,7 @@ def _score(
     if mask is not None:
         y_true, predicted = y[mask], predicted[mask]
         proba = None if proba is None else proba[mask]
-    positive = ev.spec.get("positive_class")
+    positive = ev.spec.positive_class
     if positive is None and classes:
         positive = classes[-1] if len(classes) == 2 else classes[0]
     try:

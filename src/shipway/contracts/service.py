@@ -20,7 +20,9 @@ from typing import Any
 from blake3 import blake3
 from sqlalchemy.engine import Connection
 
+from shipway.contracts import policy
 from shipway.contracts.spec import parse
+from shipway.contracts.terms import terms
 from shipway.datasets.service import DatasetService
 from shipway.errors import InvalidInput, NotFound, PermissionDenied, PromotionRefused
 from shipway.records import (
@@ -74,10 +76,10 @@ class ContractService:
         return other
 
     def _model(self, conn: Connection, name: str, *, lock: bool = False) -> Any:
-        return self.registry._model(conn, name, lock=lock)
+        return self.registry.find_model(conn, name, lock=lock)
 
     def _version(self, conn: Connection, model: Any, number: int) -> ModelVersion:
-        return self.registry._version(conn, model, number)
+        return self.registry.find_version(conn, model, number)
 
     # contract versions ---------------------------------------------------------------
 
@@ -168,7 +170,7 @@ class ContractService:
         start = time.perf_counter()
         evaluation = gates.Evaluation(
             version=model_version,
-            spec=contract.spec,
+            spec=terms(contract.spec),
             registry=self.registry,
             datasets=self.datasets,
             tracking=self.tracking,
@@ -238,7 +240,7 @@ class ContractService:
                 policy = self._policy(conn, model, version, "production")
                 governance.update(
                     contract_version=contract.version,
-                    objective=contract.spec["objective"],
+                    objective=terms(contract.spec).objective,
                     gate_report=None
                     if latest is None
                     else {
@@ -275,7 +277,7 @@ class ContractService:
                     f"model {name!r} has no contract, so no roles to sign off under; "
                     f"`shipway contract set {name} contract.yaml` first"
                 )
-            owners = contract.spec["owners"]
+            owners = terms(contract.spec).owners
             if role not in owners:
                 raise InvalidInput(
                     f"role {role!r} is not in the contract's owners "
@@ -355,70 +357,16 @@ class ContractService:
 
     def _policy(self, conn: Connection, model: Any, version: int, alias: str) -> dict[str, Any]:
         name = model.name
-        missing: list[str] = []
-        out: dict[str, Any] = {"model": name, "version": version, "alias": alias}
-        aliases = registry_repo.aliases_of(conn, model.id)
-        out["current"] = aliases.get(alias)
-        contract = repo.contract(conn, model.id, name, None)
-        if contract is None:
-            missing.append(
-                f"model {name!r} has no contract; store one with "
-                f"`shipway contract set {name} contract.yaml`"
-            )
-            out.update(ready=False, missing=missing, contract_version=None, report=None)
-            return out
-        out["contract_version"] = contract.version
-        all_reports = repo.reports(conn, model.id, name, version)
-        current = [r for r in all_reports if r.contract_version == contract.version]
-        report = current[-1] if current else None
-        out["report"] = None if report is None else report.id
-        if report is None:
-            older = (
-                " (reports under older contract versions no longer count)" if all_reports else ""
-            )
-            missing.append(
-                f"no gate report for version {version} under contract version "
-                f"{contract.version}{older}; run `shipway gate run {name} {version}`"
-            )
-        elif report.status != "passed":
-            for check in report.checks:
-                if check.status in ("failed", "error"):
-                    missing.append(
-                        f"gate report #{report.id}: {check.name} {check.status}"
-                        + (f": {check.reason}" if check.reason else "")
-                    )
-        else:
-            for base_alias, base_version in report.baseline.items():
-                now = aliases.get(base_alias)
-                if now != base_version:
-                    missing.append(
-                        f"gate report #{report.id} compared with {base_alias} "
-                        f"{'version ' + str(base_version) if base_version else 'unset'}, "
-                        f"but {base_alias} is now "
-                        f"{'version ' + str(now) if now else 'unset'}; run the gates again"
-                    )
-        decisions: dict[tuple[str, str], Approval] = {}
-        for approval in repo.approvals_of(conn, model.id, name, version):
-            decisions[(approval.actor, approval.role)] = approval  # the latest counts
-        owners = contract.spec["owners"]
-        for role, needed in contract.spec["approvals"].items():
-            have = sorted(
-                actor
-                for (actor, r), a in decisions.items()
-                if r == role and a.decision == "approve" and actor in owners.get(role, [])
-            )
-            if len(have) < needed:
-                missing.append(
-                    f"needs {needed} {role} sign-off(s), has {len(have)}"
-                    f"{' (' + ', '.join(have) + ')' if have else ''}; one of "
-                    f"{', '.join(owners.get(role, []))} runs `shipway approve {name} {version} "
-                    f"--role {role}`"
-                )
-        for (actor, role), a in sorted(decisions.items()):
-            if a.decision == "reject":
-                missing.append(f"rejected by {actor} ({role}): {a.comment}")
-        out.update(ready=not missing, missing=missing)
-        return out
+        given = policy.PolicyInput(
+            model=name,
+            version=version,
+            alias=alias,
+            contract=repo.contract(conn, model.id, name, None),
+            reports=repo.reports(conn, model.id, name, version),
+            approvals=repo.approvals_of(conn, model.id, name, version),
+            aliases=registry_repo.aliases_of(conn, model.id),
+        )
+        return policy.evaluate(given)
 
     def promote(
         self,
@@ -508,7 +456,7 @@ class ContractService:
                 why = reason or f"promoted: gate report #{status['report']} passed"
                 if outcome == "forced":
                     why = f"forced by {self.actor}: {reason}"
-                self.registry._record_move(conn, model, alias, current, version, why)
+                self.registry.record_move(conn, model, alias, current, version, why)
                 events.record(
                     conn,
                     self.actor,

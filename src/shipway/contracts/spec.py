@@ -22,6 +22,8 @@ from typing import Any
 import yaml
 
 from shipway.contracts.metrics import METRICS, TASKS, check_metric, suggest
+from shipway.contracts.rules import RULES
+from shipway.contracts.terms import Terms, terms
 from shipway.errors import ContractError
 
 COLUMN_TYPES = ("int", "float", "bool", "string", "category", "datetime")
@@ -55,20 +57,17 @@ TOP_LEVEL = (
 )
 REPRODUCIBILITY = ("clean_git", "no_notebook", "environment", "data_linked")
 RULE_COMMON = ("window", "for_windows", "severity", "cooldown", "min_rows")
-RULES: dict[str, tuple[str, ...]] = {
-    "drift": ("share_above", "method", "threshold", "features"),
-    "feature_drift": ("score_above", "features", "method"),
-    "live": (),  # <metric>_below / <metric>_above, min_labels
-    "latency": ("p95_ms_above", "p99_ms_above"),
-    "errors": ("rate_above",),
-    "log_drops": ("above",),
-}
 
 
 @dataclass
 class Contract:
     text: str
     spec: dict[str, Any]
+
+    @property
+    def terms(self) -> Terms:
+        """The validated spec as frozen records, read by attribute."""
+        return terms(self.spec)
 
 
 def duration(value: Any) -> float | None:
@@ -641,13 +640,13 @@ def _rule(
                 check.add(kp, f"must be a number, got {item!r}")
             else:
                 out.setdefault("metrics", {})[key] = float(item)
-        elif key in RULES[kind]:
+        elif key in RULES[kind].fields:
             if not _number(item) or item < 0:
                 check.add(kp, f"must be a number >= 0, got {item!r}")
             else:
                 out[key] = float(item)
         else:
-            choices = [*RULES[kind], *RULE_COMMON]
+            choices = [*RULES[kind].fields, *RULE_COMMON]
             if kind == "live":
                 choices += [f"{m}_below" for m in METRICS]
             check.add(kp, f"unknown field {key!r}{suggest(str(key), choices)}")
@@ -655,8 +654,7 @@ def _rule(
         check.add((*path, "threshold"), "a threshold needs its test: add method (ks, chi2, …)")
     if kind == "live" and not out.get("metrics"):
         check.add(path, "name a metric floor, e.g. accuracy_below: 0.85")
-    thresholds = [k for k in RULES[kind] if k in out and k not in ("method", "features")]
-    if kind not in ("live", "feature_drift") and not thresholds:
-        choices = [k for k in RULES[kind] if k.endswith(("above", "threshold"))]
-        check.add(path, f"give a threshold: {' or '.join(choices)}")
+    wanted = RULES[kind].thresholds
+    if wanted and not any(k in out for k in wanted):
+        check.add(path, f"give a threshold: {' or '.join(wanted)}")
     return out

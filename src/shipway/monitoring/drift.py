@@ -25,10 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from shipway.contracts import rules
 from shipway.monitoring.sketches import CATEGORICAL, ColumnProfile
 
 SMALL_SAMPLE = 1000
-MIN_ROWS = 30
+MIN_ROWS = rules.MIN_ROWS  # one figure for "too few rows to judge", shared with the rules
 DEFAULT_THRESHOLD = {
     "ks": 0.05,
     "chi2": 0.05,

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from shipway.contracts import rules
 from shipway.contracts.loading import load_version
 from shipway.contracts.service import ContractService
 from shipway.contracts.spec import duration
@@ -628,7 +629,7 @@ class MonitoringService:
             for (version, arm), scored in self.quality(name, start, end, labels).items():
                 if arm == "shadow":
                     continue
-                entry = _live(rule, scored)
+                entry = rules.LiveRule.evaluate(rule, scored)
                 entry["arm"] = arm
                 previous = out.get(version)
                 if previous is None or (entry["breached"] and not previous["breached"]):
@@ -760,7 +761,7 @@ class MonitoringService:
             ).first()
             if recent is not None:
                 return None  # in its cooldown
-            message = _message(name, version, kind, result, count)
+            message = rules.message(name, version, kind, result, count)
             evidence = {k: v for k, v in result.items() if k not in ("breached", "drift")}
             if "drift" in result:
                 evidence["reference"] = result["drift"].get("reference")
@@ -1052,70 +1053,11 @@ def _metric_names(spec: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(named + defaults))
 
 
-def _live(rule: Mapping[str, Any], scored: dict[str, Any]) -> dict[str, Any]:
-    needed = int(rule.get("min_labels", MIN_ROWS))
-    if scored["labelled"] < needed:
-        return {
-            "breached": False,
-            "status": "insufficient",
-            "value": scored["labelled"],
-            "coverage": scored["coverage"],
-        }
-    breaches = {}
-    for key, limit in (rule.get("metrics") or {}).items():
-        metric, side = key.rsplit("_", 1)
-        value = scored["metrics"].get(metric)
-        if value is not None and (
-            (side == "below" and value < limit) or (side == "above" and value > limit)
-        ):
-            breaches[key] = {"value": round(value, 6), "threshold": limit}
-    return {
-        "breached": bool(breaches),
-        "status": "ok",
-        "value": scored["metrics"],
-        "threshold": rule.get("metrics"),
-        "breaches": breaches,
-        "labelled": scored["labelled"],
-        "coverage": scored["coverage"],
-    }
-
-
 def _severity(feature: Mapping[str, Any]) -> float:
     score = feature.get("score")
     if score is None:
         return 0.0
     return float(1 - score if feature.get("method") in ("ks", "chi2") else score)
-
-
-def _message(name: str, version: int, kind: str, result: Mapping[str, Any], count: int) -> str:
-    over = f" for {count} consecutive windows" if count > 1 else ""
-    if kind in ("drift", "feature_drift"):
-        top = ", ".join(
-            f"{f['column']} ({f['method']} {f['score']:.3g})" for f in result.get("top", [])
-        )
-        if kind == "drift":
-            return (
-                f"{name} v{version}: {result['value']:.0%} of features drifted (limit "
-                f"{result['threshold']:.0%}){over}; most: {top}"
-            )
-        return f"{name} v{version}: features drifted{over}: {top}"
-    if kind == "live":
-        parts = ", ".join(
-            f"{k.rsplit('_', 1)[0]} {v['value']:.4g} (limit {v['threshold']:g})"
-            for k, v in result.get("breaches", {}).items()
-        )
-        return f"{name} v{version}: live quality breached{over}: {parts}"
-    if kind == "latency":
-        return f"{name} v{version}: latency {result['value']} over {result['threshold']}{over}"
-    if kind == "errors":
-        return (
-            f"{name} v{version}: error rate {result['value']:.2%} over "
-            f"{result['threshold']:.2%}{over}"
-        )
-    return (
-        f"{name} v{version}: {result['value']} prediction-log rows dropped "
-        f"(limit {result['threshold']:g}){over}"
-    )
 
 
 def _rid(item: Any) -> Any:

@@ -177,13 +177,15 @@ class RegistryService:
 
     def get_model(self, name: str) -> RegisteredModel:
         with self.db.read() as conn:
-            return repo.model_record(conn, self._model(conn, name))
+            return repo.model_record(conn, self.find_model(conn, name))
 
     def list_models(self) -> list[RegisteredModel]:
         with self.db.read() as conn:
             return repo.list_models(conn)
 
-    def _model(self, conn: Connection, name: str, *, lock: bool = False) -> Any:
+    def find_model(self, conn: Connection, name: str, *, lock: bool = False) -> Any:
+        """The registered model's row inside the caller's transaction (``lock``: for
+        update); raises :class:`NotFound` naming the fix."""
         check_model_name(name)
         row = repo.model_row(conn, name, lock=lock)
         if row is None:
@@ -250,9 +252,11 @@ class RegistryService:
 
     def get_version(self, name: str, version: int) -> ModelVersion:
         with self.db.read() as conn:
-            return self._version(conn, self._model(conn, name), version)
+            return self.find_version(conn, self.find_model(conn, name), version)
 
-    def _version(self, conn: Connection, model: Any, number: int) -> ModelVersion:
+    def find_version(self, conn: Connection, model: Any, number: int) -> ModelVersion:
+        """Version ``number`` of ``model`` (a :meth:`find_model` row) inside the caller's
+        transaction; raises :class:`NotFound` naming the latest."""
         if positive_int(number) is None:
             raise InvalidInput(f"version must be a positive number, got {number!r}")
         found = repo.version(conn, model.id, number)
@@ -267,7 +271,7 @@ class RegistryService:
         """The version a ``models:/`` URI names."""
         name, number, alias = parse_model_uri(uri)
         with self.db.read() as conn:
-            model = self._model(conn, name)
+            model = self.find_model(conn, name)
             if alias is not None:
                 aliases = repo.aliases_of(conn, model.id)
                 if alias not in aliases:
@@ -278,11 +282,11 @@ class RegistryService:
                 number = repo.next_number(conn, model.id) - 1
                 if number == 0:
                     raise NotFound(f"model {name!r} has no versions yet")
-            return self._version(conn, model, number)
+            return self.find_version(conn, model, number)
 
     def list_versions(self, name: str) -> list[ModelVersion]:
         with self.db.read() as conn:
-            model = self._model(conn, name)
+            model = self.find_model(conn, name)
             return repo.versions(conn, model_versions.c.model_id == model.id)
 
     def update_version(
@@ -304,22 +308,22 @@ class RegistryService:
                 raise InvalidInput(f"status {status!r} is not one of {', '.join(VERSION_STATUSES)}")
             values["status"] = status
         with self.db.write() as conn:
-            model = self._model(conn, name)
-            self._version(conn, model, version)
+            model = self.find_model(conn, name)
+            self.find_version(conn, model, version)
             if values:
                 repo.update_version(conn, model.id, version, values)
                 events.record(
                     conn, self.actor, "update_version", "model", name, {"version": version}
                 )
-            return self._version(conn, model, version)
+            return self.find_version(conn, model, version)
 
     def set_card_section(self, name: str, version: int, title: str, text: str | None) -> None:
         """Keep (or with ``text=None`` drop) a user-written section of the model card."""
         if not title.strip():
             raise InvalidInput("a card section needs a title")
         with self.db.write() as conn:
-            model = self._model(conn, name)
-            self._version(conn, model, version)
+            model = self.find_model(conn, name)
+            self.find_version(conn, model, version)
             sections = repo.card_sections(conn, model.id, version)
             if text is None:
                 sections.pop(title, None)
@@ -331,7 +335,7 @@ class RegistryService:
 
     def card_sections(self, name: str, version: int) -> dict[str, str]:
         with self.db.read() as conn:
-            model = self._model(conn, name)
+            model = self.find_model(conn, name)
             return repo.card_sections(conn, model.id, version)
 
     # aliases ---------------------------------------------------------------------------
@@ -341,8 +345,8 @@ class RegistryService:
         check_alias(alias)
         self._may_move(alias)
         with self.db.write() as conn:
-            model = self._model(conn, name, lock=True)
-            self._version(conn, model, number)
+            model = self.find_model(conn, name, lock=True)
+            self.find_version(conn, model, number)
             if alias in PROTECTED_ALIASES and contracts_repo.has_contract(conn, model.id):
                 raise Conflict(
                     f"{name!r} has a contract: {alias!r} moves only through promotion; run "
@@ -350,25 +354,25 @@ class RegistryService:
                 )
             current = repo.aliases_of(conn, model.id).get(alias)
             repo.set_alias(conn, model.id, alias, number)
-            return self._record_move(conn, model, alias, current, number, reason)
+            return self.record_move(conn, model, alias, current, number, reason)
 
     def delete_alias(self, name: str, alias: str, reason: str = "") -> AliasEvent:
         check_alias(alias)
         self._may_move(alias)
         with self.db.write() as conn:
-            model = self._model(conn, name, lock=True)
+            model = self.find_model(conn, name, lock=True)
             current = repo.aliases_of(conn, model.id).get(alias)
             if current is None:
                 raise NotFound(f"model {name!r} has no alias {alias!r}")
             repo.delete_alias(conn, model.id, alias)
-            return self._record_move(conn, model, alias, current, None, reason)
+            return self.record_move(conn, model, alias, current, None, reason)
 
     def rollback(self, name: str, alias: str, reason: str = "") -> AliasEvent:
         """Move ``alias`` back to the version it pointed at before its last move."""
         check_alias(alias)
         self._may_move(alias)
         with self.db.write() as conn:
-            model = self._model(conn, name, lock=True)
+            model = self.find_model(conn, name, lock=True)
             history = repo.events(conn, model.id, name, alias)
             if not history or history[-1].from_version is None:
                 raise Conflict(
@@ -379,7 +383,7 @@ class RegistryService:
             assert target is not None
             repo.set_alias(conn, model.id, alias, target)
             why = reason or f"rollback from version {last.to_version}"
-            return self._record_move(conn, model, alias, last.to_version, target, why)
+            return self.record_move(conn, model, alias, last.to_version, target, why)
 
     def may_move(self, alias: str) -> bool:
         """Moving ``production`` is a deployment decision: developers and admins only."""
@@ -396,10 +400,10 @@ class RegistryService:
         if alias is not None:
             check_alias(alias)
         with self.db.read() as conn:
-            model = self._model(conn, name)
+            model = self.find_model(conn, name)
             return repo.events(conn, model.id, name, alias)
 
-    def _record_move(
+    def record_move(
         self,
         conn: Connection,
         model: Any,
@@ -408,6 +412,8 @@ class RegistryService:
         new: int | None,
         reason: str,
     ) -> AliasEvent:
+        """Record an alias move the caller made in this transaction: its history and
+        the audit event."""
         values = {
             "alias": alias,
             "from_version": old,
@@ -425,7 +431,7 @@ class RegistryService:
     def lineage(self, name: str, version: int) -> dict[str, Any]:
         """version -> run -> git commit -> dataset versions read -> parent runs."""
         with self.db.read() as conn:
-            found = self._version(conn, self._model(conn, name), version)
+            found = self.find_version(conn, self.find_model(conn, name), version)
             run_pk = runs_repo.pk_of(conn, found.run_id)
             assert run_pk is not None
             run = runs_repo.load(conn, [run_pk])[0]
