@@ -45,7 +45,8 @@ class Route:
     errors: tuple[type[ShipwayError], ...] = ()
     key: str | None = None  # a list result travels as {key: [...], "next_cursor": ...}
     extras: tuple[str, ...] = ()  # a (record, x, ...) result travels as {**record, extras...}
-    wire: dict[str, str] = dataclasses.field(default_factory=dict)  # param -> name on the wire
+    # a query parameter -> its name on the wire (e.g. "a" -> "from"); body fields keep theirs
+    wire: dict[str, str] = dataclasses.field(default_factory=dict)
     media: str = "application/json"  # a str result may travel as text/plain or text/markdown
 
 
