@@ -162,3 +162,13 @@ def _read_file(path: Path) -> dict[str, Any]:
     if unknown:
         raise InvalidInput(f"{path}: unknown setting(s) {', '.join(unknown)}")
     return data
+
+
+def os_user() -> str:
+    """The operating system's user name: who acts when no one else is named."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

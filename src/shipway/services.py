@@ -9,10 +9,9 @@ imports tracking and the store, not monitoring, contracts, serving or pandas.
 from __future__ import annotations
 
 import dataclasses
-import getpass
 from typing import TYPE_CHECKING, Any
 
-from shipway.config import Settings
+from shipway.config import Settings, os_user
 
 if TYPE_CHECKING:
     from shipway.accounts import AccountService
@@ -27,12 +26,6 @@ if TYPE_CHECKING:
     from shipway.tracking.artifacts import ArtifactService
     from shipway.tracking.service import TrackingService
 
-
-def os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 @dataclasses.dataclass

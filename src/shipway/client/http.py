@@ -177,8 +177,3 @@ def _params(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Params travel as strings, formatted exactly as the local backend would."""
-    return {k: v if isinstance(v, str) else str(v) for k, v in values.items()}
-
-

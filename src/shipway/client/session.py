@@ -8,7 +8,6 @@ attempt a ``ConnectionFailed`` names the server and what to check.
 
 from __future__ import annotations
 
-import getpass
 import os
 import tempfile
 import time
@@ -20,17 +19,11 @@ import httpx
 import orjson
 
 from shipway import errors
-from shipway.config import Settings
+from shipway.config import Settings, os_user
 
 RETRY_STATUS = {502, 503, 504}
 CHUNK = 1 << 20
 
-
-def os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 class Session:

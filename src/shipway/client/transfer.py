@@ -4,7 +4,6 @@ asks the receiver which digests it lacks (in batches), never for a listing."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,6 +20,7 @@ from shipway.records import DatasetVersion, GitInfo, ManifestEntry
 
 if TYPE_CHECKING:  # transfer is used by the HTTP backend, which imports it lazily
     from shipway.client.http import HttpBackend
+    from shipway.operations import Datasets
 
 BATCH = 10_000
 
@@ -45,23 +45,7 @@ def upload_file(http: HttpBackend, digest: str, path: Path) -> None:
 
 def download(http: HttpBackend, digest: str, target: Path) -> None:
     """Fetch one blob to ``target`` through a temp file, verified before it appears."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=".pull-", dir=target.parent)
-    hasher = blake3.blake3()
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            response = http._send("GET", f"/blobs/{digest}", stream=True)
-            try:
-                for chunk in response.iter_bytes(1 << 20):
-                    hasher.update(chunk)
-                    fh.write(chunk)
-            finally:
-                response.close()
-        if hasher.hexdigest() != digest:
-            raise errors.IntegrityError(f"blob {digest[:12]}… arrived corrupt; retry")
-        os.replace(name, target)
-    finally:
-        Path(name).unlink(missing_ok=True)
+    http.session.download(f"/blobs/{digest}", target, lambda _: digest)
 
 
 def fetch_bytes(http: HttpBackend, digest: str) -> bytes:
@@ -130,15 +114,7 @@ def push(local: DatasetService, http: HttpBackend, ref: str) -> tuple[DatasetVer
             path = Path(tmp) / "blob"
             local.blobs.download(digest, path)
             upload_file(http, digest, path)
-    recorded, created = http.platform.datasets.register(
-        version.name,
-        version.manifest_digest,
-        version=version.version,
-        message=version.message,
-        source=version.source,
-        git_commit=version.git_commit,
-        profile=version.profile,
-    )
+    recorded, created = record_copy(http.platform.datasets, version)
     return recorded, len(lacking), created
 
 
@@ -152,7 +128,14 @@ def pull(http: HttpBackend, local: DatasetService, ref: str) -> tuple[DatasetVer
             path = Path(tmp) / "blob"
             download(http, digest, path)
             local.blobs.put_hashed(path, digest)
-    recorded, created = local.register(  # without run_id: the run lives on the server
+    recorded, created = record_copy(local, version)  # no run_id: the run lives on the server
+    return recorded, len(lacking), created
+
+
+def record_copy(target: Datasets, version: DatasetVersion) -> tuple[DatasetVersion, bool]:
+    """Record ``version`` (its blobs already sent) on the other side with its number: the
+    local service and the remote surface take the same declared call."""
+    return target.register(
         version.name,
         version.manifest_digest,
         version=version.version,
@@ -161,4 +144,3 @@ def pull(http: HttpBackend, local: DatasetService, ref: str) -> tuple[DatasetVer
         git_commit=version.git_commit,
         profile=version.profile,
     )
-    return recorded, len(lacking), created

@@ -385,11 +385,7 @@ class ContractService:
         the alias must still hold ``expect_current`` (default: what it holds when this
         starts)."""
         check_alias(alias)
-        if not self.registry.may_move(alias):
-            raise PermissionDenied(
-                f"moving the {alias!r} alias needs the developer or admin role; "
-                f"user {self.actor!r} is {self.role!r}"
-            )
+        self.registry.check_may_move(alias)
         if force and self.role != "admin":
             raise PermissionDenied(f"--force needs the admin role; {self.actor!r} is {self.role!r}")
         if force and not reason.strip():

@@ -343,7 +343,7 @@ class RegistryService:
     def set_alias(self, name: str, version: int, alias: str, reason: str = "") -> AliasEvent:
         number = version
         check_alias(alias)
-        self._may_move(alias)
+        self.check_may_move(alias)
         with self.db.write() as conn:
             model = self.find_model(conn, name, lock=True)
             self.find_version(conn, model, number)
@@ -358,7 +358,7 @@ class RegistryService:
 
     def delete_alias(self, name: str, alias: str, reason: str = "") -> AliasEvent:
         check_alias(alias)
-        self._may_move(alias)
+        self.check_may_move(alias)
         with self.db.write() as conn:
             model = self.find_model(conn, name, lock=True)
             current = repo.aliases_of(conn, model.id).get(alias)
@@ -370,7 +370,7 @@ class RegistryService:
     def rollback(self, name: str, alias: str, reason: str = "") -> AliasEvent:
         """Move ``alias`` back to the version it pointed at before its last move."""
         check_alias(alias)
-        self._may_move(alias)
+        self.check_may_move(alias)
         with self.db.write() as conn:
             model = self.find_model(conn, name, lock=True)
             history = repo.events(conn, model.id, name, alias)
@@ -389,7 +389,8 @@ class RegistryService:
         """Moving ``production`` is a deployment decision: developers and admins only."""
         return alias not in PROTECTED_ALIASES or role_allows(self.role, "developer")
 
-    def _may_move(self, alias: str) -> None:
+    def check_may_move(self, alias: str) -> None:
+        """Raise ``PermissionDenied`` unless the caller may move ``alias``."""
         if not self.may_move(alias):
             raise PermissionDenied(
                 f"moving the {alias!r} alias needs the developer or admin role; "
