@@ -208,7 +208,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "promoted churn v2 to production" in text
     assert "## Gate report #2: churn v2 ✅ passed" in out.stdout
     # the monitoring act: drift and quality alerts on v3, production rolled back to v2
-    assert "normal traffic: 1200 predictions, 1200 labels; monitor: 0 alerts" in text
+    act = out.stdout[out.stdout.find("monitoring: production") :]  # shown on failure
+    assert "normal traffic: 1200 predictions, 1200 labels; monitor: 0 alerts" in text, act
     assert "most: tenure_months (wasserstein" in text
     assert "rollback: rolled back (v3 -> v2)" in text
     assert "live quality breached: accuracy" in text

@@ -89,8 +89,11 @@ class PredictionLogWriter:
         self._queued_rows = 0
         self._wake = threading.Event()
         self._stop = False
-        self._idle = threading.Event()
-        self._idle.set()
+        # flush() waits for a drain that began after it asked: a drain already under way
+        # may have taken the queue before the last records arrived
+        self._drains = threading.Condition()
+        self._asked = 0
+        self._drained = 0
         self._thread = threading.Thread(
             target=self._run, name="shipway-prediction-log", daemon=True
         )
@@ -123,9 +126,11 @@ class PredictionLogWriter:
 
     def flush(self, timeout: float = 30.0) -> None:
         """Write everything queued now and wait until it is written."""
-        self._idle.clear()
-        self._wake.set()
-        self._idle.wait(timeout)
+        with self._drains:
+            self._asked += 1
+            asked = self._asked
+            self._wake.set()
+            self._drains.wait_for(lambda: self._drained >= asked, timeout)
 
     def close(self, timeout: float = 30.0) -> None:
         self._stop = True
@@ -141,8 +146,12 @@ class PredictionLogWriter:
             self._wake.wait(self.flush_seconds)
             self._wake.clear()
             stopping = self._stop
+            with self._drains:
+                asked = self._asked
             self._drain()
-            self._idle.set()
+            with self._drains:
+                self._drained = asked
+                self._drains.notify_all()
             if stopping:
                 return
 
