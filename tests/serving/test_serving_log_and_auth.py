@@ -182,6 +182,8 @@ def test_remote_platform_server_log_and_auth(
             anonymous = httpx.post(predict, json=body)
             assert anonymous.status_code == 401
             assert "Authorization: Bearer" in anonymous.json()["error"]["message"]
+            guess = httpx.post(f"{url}/v1/models/nope/predict", json=body)
+            assert guess.status_code == 401 and "live" not in guess.text  # names stay hidden
             bad = httpx.post(predict, json=body, headers={"Authorization": "Bearer swt_nope"})
             assert bad.status_code == 401 and "unknown or revoked" in bad.json()["error"]["message"]
             wrong_key = httpx.post(predict, json=body, headers={"X-API-Key": "swk_nope"})

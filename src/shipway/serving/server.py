@@ -86,6 +86,7 @@ class Server:
         self.metrics = runtime.metrics
         self.config = runtime.config
         self._tokens: dict[str, tuple[float, str | None]] = {}
+        self._shadows: set[asyncio.Task[None]] = set()  # shadow calls under way
 
     # plumbing ---------------------------------------------------------------------------
 
@@ -171,8 +172,8 @@ class Server:
     async def _predict(
         self, call: _Call, adapter: Adapter[Parsed], version: int | None
     ) -> Response:
+        self.check_access(call.request, call.name)  # first: a 404 would name what is served
         endpoint = self.runtime.endpoint(call.name)
-        self.check_access(call.request, call.name)
         body = await self.body(call.request)
         if version is None:
             slot, arm, mirror = endpoint.route(call.request.headers.get("x-traffic-key"))
@@ -197,9 +198,11 @@ class Server:
             proba,
         )
         if mirror is not None:
-            asyncio.get_running_loop().create_task(
+            task = asyncio.get_running_loop().create_task(
                 self._shadow(endpoint, mirror, call.protocol, call.request_id, rows, wants)
             )
+            self._shadows.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(self._shadows.discard)
         return response
 
     def _observe(self, call: _Call, status: int) -> None:
