@@ -113,7 +113,7 @@ def setup(
         "monitoring:\n  drift: {share_above: 0.5, window: 1d}\n",
     )
     services = Services.open(settings)
-    services.monitoring.reference("bench", 1)  # the reference profile exists beforehand
+    services.monitoring.profiles.reference("bench", 1)  # the reference profile exists beforehand
     start = int(time.time() * 1000) - 3_600_000
     paths = []
     for i in range(0, ROWS, SEGMENT):

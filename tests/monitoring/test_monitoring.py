@@ -21,6 +21,7 @@ import shipway as sw
 from shipway.config import Settings
 from shipway.demo.churn import FEATURES
 from shipway.errors import InvalidInput, NotFound
+from shipway.monitoring import actions
 from shipway.monitoring.report import to_html
 from shipway.services import Services
 from shipway.serving.codecs import Rows
@@ -37,9 +38,9 @@ def monitoring(project: Project, block: str) -> None:
 
 
 @pytest.fixture
-def monitor_services(local_project: Project) -> Iterator[Services]:
+def monitor_services(local_project: Project, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    monkeypatch.setattr(actions, "WEBHOOK_BACKOFF", 0.01)  # retried webhooks wait less
     svc = Services.open(local_project.client.settings, actor="monitor")
-    svc.monitoring.webhook_backoff = 0.01
     yield svc
     svc.close()
 
@@ -109,7 +110,9 @@ def test_feedback_joins_late_reports_unknown_and_rejects_wrong_types(
         "churn", [{"request_id": ids[0], "label": int(holdout.churned.iloc[0])}]
     )
     assert (again["accepted"], again["duplicates"]) == (0, 1)  # idempotent
-    scored = monitor_services.monitoring.quality("churn", now - 3 * HOUR, now)[(1, "primary")]
+    scored = monitor_services.monitoring.feedback.quality("churn", now - 3 * HOUR, now)[
+        (1, "primary")
+    ]
     assert (scored["rows"], scored["labelled"], scored["coverage"]) == (200, 100, 0.5)
     early = scored["metrics"]["accuracy"]
     # labels arriving later land in the same window and change its metric
@@ -121,7 +124,9 @@ def test_feedback_joins_late_reports_unknown_and_rejects_wrong_types(
         ],
     )
     assert late["accepted"] == 100
-    rescored = monitor_services.monitoring.quality("churn", now - 3 * HOUR, now)[(1, "primary")]
+    rescored = monitor_services.monitoring.feedback.quality("churn", now - 3 * HOUR, now)[
+        (1, "primary")
+    ]
     assert rescored["coverage"] == 1.0 and rescored["metrics"]["accuracy"] < early
     corrected = client.log_feedback(
         "churn", [{"request_id": ids[100], "label": int(holdout.churned.iloc[100])}]

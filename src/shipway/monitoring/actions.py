@@ -18,6 +18,7 @@ import httpx
 import orjson
 
 SIGNATURE_HEADER = "X-Shipway-Signature"
+WEBHOOK_BACKOFF = 0.5  # seconds before the first retry of a webhook; doubles each time
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -31,7 +32,7 @@ def post_webhook(
     *,
     secret: str | None,
     attempts: int = 4,
-    backoff: float = 0.5,
+    backoff: float | None = None,
     timeout: float = 5.0,
 ) -> dict[str, Any]:
     """POST ``payload`` as JSON, retrying transport errors and 5xx/429 answers with
@@ -41,7 +42,7 @@ def post_webhook(
     if secret:
         headers[SIGNATURE_HEADER] = sign(body, secret)
     tries: list[str] = []
-    delay = backoff
+    delay = WEBHOOK_BACKOFF if backoff is None else backoff
     for attempt in range(1, attempts + 1):
         try:
             response = httpx.post(url, content=body, headers=headers, timeout=timeout)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from shipway.contracts.terms import Column
 from shipway.models.loaded import LoadedModel
 from shipway.monitoring.sketches import (
     CATEGORICAL,
@@ -33,11 +34,12 @@ def feature_kinds(model: LoadedModel) -> dict[str, str]:
     return kinds
 
 
-def schema_bounds(schema: Mapping[str, Any]) -> Bounds:
+def schema_bounds(schema: Mapping[str, Column]) -> Bounds:
+    """The contract's ``min``/``max`` of each column that has one (out-of-range counts)."""
     return {
-        name: (column.get("min"), column.get("max"))
+        name: (column.min, column.max)
         for name, column in schema.items()
-        if "min" in column or "max" in column
+        if column.min is not None or column.max is not None
     }
 
 
