@@ -45,3 +45,23 @@ def test_import_shipway_loads_nothing_until_a_name_is_used() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_remote_client_starts_without_the_store_the_services_or_pandas() -> None:
+    """``import shipway`` + ``set_tracking_uri`` + ``Client()`` against a server: the
+    remote client needs only HTTP, so nothing of the local platform loads."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import shipway as sw\n"
+        "sw.set_tracking_uri('http://127.0.0.1:9')\n"  # nothing listens: not contacted
+        "client = sw.Client()\n"
+        "assert type(client.backend).__name__ == 'HttpBackend', client.backend\n"
+        "heavy = ('sqlalchemy', 'pandas', 'pyarrow', 'duckdb', 'numpy', 'shipway.services',\n"
+        "         'shipway.store', 'shipway.tracking.service', 'shipway.datasets.service')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any, Generic, TypeVar
@@ -64,6 +65,26 @@ class Series:
 
     def __len__(self) -> int:
         return len(self.values)
+
+
+_SWAP = sys.byteorder != "little"
+
+
+def pack(a: array[float] | array[int]) -> bytes:
+    """An array's values as little-endian bytes (how metric chunks are stored and sent)."""
+    if _SWAP:
+        a = array(a.typecode, a)
+        a.byteswap()
+    return a.tobytes()
+
+
+def unpack(typecode: str, data: bytes) -> array[float] | array[int]:
+    """The array ``pack`` made of ``typecode`` values."""
+    a: array[float] | array[int] = array(typecode)
+    a.frombytes(data)
+    if _SWAP:
+        a.byteswap()
+    return a
 
 
 class Record:

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from shipway.tracking.service import TrackingService
 
 
-
 @dataclasses.dataclass
 class Services:
     settings: Settings

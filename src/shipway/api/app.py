@@ -44,13 +44,13 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         return {"status": "ok", "version": __version__, "auth": services.settings.auth}
 
     routers = (
-                metrics,
+        metrics,
         artifacts,
         datasets,
         blobs,
         models,
-            monitoring,
-            accounts,
+        monitoring,
+        accounts,
     )
     for module in routers:
         document_hand_written(module.router)

@@ -167,7 +167,6 @@ def _description(operation: Operation) -> str:
     return "\n\n".join(parts)
 
 
-
 def document_hand_written(router: APIRouter) -> None:
     """The routes written by hand (streaming bodies, files, HTML) document the error
     statuses they can answer too, each with the envelope's schema. Call it before the

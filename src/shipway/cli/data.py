@@ -54,23 +54,31 @@ def add(
 
     Example: shipway data add churn-train data/train/ -m "March extract"
     """
+    from shipway.datasets import quick
+
     started = time.perf_counter()
-    with client_for(home, tracking_uri) as client, _progress(json) as bar:
+    with _progress(json) as bar:
         task = bar.add_task("hashing", total=None)
 
         def report(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        version, created = client.backend.dataset_add(
-            name,
-            path,
-            message=message,
-            source=source,
-            run_id=None,
-            git=None,
-            link=link,
-            progress=report,
-        )
+        # unchanged content on the embedded default: answered without opening the platform
+        same = None if tracking_uri else quick.unchanged(settings_for(home), name, path, report)
+        if same is not None:
+            version, created = same, False
+        else:
+            with client_for(home, tracking_uri) as client:
+                version, created = client.backend.dataset_add(
+                    name,
+                    path,
+                    message=message,
+                    source=source,
+                    run_id=None,
+                    git=None,
+                    link=link,
+                    progress=report,
+                )
     took = time.perf_counter() - started
     if json:
         print_json({**version.to_dict(), "created": created, "seconds": round(took, 3)})
@@ -251,8 +259,12 @@ def status(
 
     Example: shipway data status churn-train data/train/
     """
-    with client_for(home, tracking_uri) as client:
-        result = client.backend.dataset_status(name, path)
+    from shipway.datasets import quick
+
+    result = None if tracking_uri else quick.status(settings_for(home), name, path)
+    if result is None:  # not the embedded default, or nothing to compare with: the full path
+        with client_for(home, tracking_uri) as client:
+            result = client.backend.dataset_status(name, path)
     if json:
         print_json(result)
         return

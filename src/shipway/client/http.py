@@ -12,8 +12,8 @@ from urllib.parse import quote
 import httpx
 
 from shipway import errors
+from shipway.blobs.hashing import hash_file_sized
 from shipway.client.remote import RemotePlatform
-from shipway.client.serving_backends import ServingOverHttp
 from shipway.client.session import Session, file_chunks
 from shipway.config import Settings
 from shipway.records import (
@@ -21,17 +21,17 @@ from shipway.records import (
     DatasetVersion,
     GitInfo,
     ManifestEntry,
+    PredictionSegment,
     Series,
 )
-from shipway.tracking.artifacts import files_to_log
-from shipway.tracking.validation import artifact_path
+from shipway.tracking.validation import artifact_path, files_to_log
 from shipway.tracking.wire import encode_batch
 
 RETRY_STATUS = {502, 503, 504}
 CHUNK = 1 << 20
 
 
-class HttpBackend(ServingOverHttp):
+class HttpBackend:
     def __init__(self, settings: Settings, uri: str, token: str | None = None) -> None:
         self.session = Session(settings, uri, token)
         self.location = self.session.location
@@ -168,6 +168,47 @@ class HttpBackend(ServingOverHttp):
     def close(self) -> None:
         self.http.close()
 
+    # serving: the prediction log, and what an inference server asks of the platform
+
+    def prediction_segment_add(
+        self, model: str, version: int, path: Path, rows: int, first: int, last: int
+    ) -> PredictionSegment:
+        from shipway.client.transfer import upload_file
+
+        digest, size = hash_file_sized(path)
+        upload_file(self, digest, path)
+        return self.platform.predictions.record_segment(
+            model, version, digest=digest, size=size, rows=rows, first=first, last=last
+        )
+
+    def predictions_query(
+        self, model: str, sql: str, since: int | None = None, until: int | None = None
+    ) -> Any:
+        from shipway.client.transfer import download
+
+        cache = self.home / "cache" / "predictions"
+        cache.mkdir(parents=True, exist_ok=True)
+        files = []
+        for segment in self.platform.predictions.segments(model, since=since, until=until):
+            path = cache / f"{segment.digest}.parquet"
+            if not path.exists():
+                download(self, segment.digest, path)
+            files.append(path)
+        from shipway.serving.predictions import query_files
+
+        return query_files(files, sql)
+
+    def auth_required(self) -> bool:
+        return bool(self._json("GET", "/health").get("auth"))
+
+    def token_role(self, token: str) -> str | None:
+        response = self.http.get("/me", headers={"Authorization": f"Bearer {token}"})
+        if response.status_code == 401:
+            return None
+        if response.is_error:
+            raise errors.Unauthenticated(f"could not check the token: HTTP {response.status_code}")
+        return str(response.json()["role"])
+
 
 def _q(part: str, safe: str = "") -> str:
     return quote(part, safe=safe)
@@ -175,5 +216,3 @@ def _q(part: str, safe: str = "") -> str:
 
 def _params(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
-
-

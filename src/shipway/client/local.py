@@ -6,7 +6,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from shipway.client.serving_backends import ServingInProcess
 from shipway.config import Settings
 from shipway.operations import Platform
 from shipway.records import (
@@ -14,12 +13,13 @@ from shipway.records import (
     DatasetVersion,
     GitInfo,
     ManifestEntry,
+    PredictionSegment,
     Series,
 )
 from shipway.services import Services
 
 
-class LocalBackend(ServingInProcess):
+class LocalBackend:
     def __init__(self, settings: Settings) -> None:
         self.services = Services.open(settings, actor=settings.user or None)
         self.location = str(settings.home)
@@ -75,3 +75,24 @@ class LocalBackend(ServingInProcess):
 
     def close(self) -> None:
         self.services.close()
+
+    # serving: the prediction log, and what an inference server asks of the platform
+
+    def prediction_segment_add(
+        self, model: str, version: int, path: Path, rows: int, first: int, last: int
+    ) -> PredictionSegment:
+        return self.services.predictions.add_segment(
+            model, version, path, rows=rows, first=first, last=last
+        )
+
+    def predictions_query(
+        self, model: str, sql: str, since: int | None = None, until: int | None = None
+    ) -> Any:
+        return self.services.predictions.query(model, sql, since=since, until=until)
+
+    def auth_required(self) -> bool:
+        return self.services.settings.auth
+
+    def token_role(self, token: str) -> str | None:
+        user = self.services.accounts.authenticate(token)
+        return None if user is None else user.role

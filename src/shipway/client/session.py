@@ -25,7 +25,6 @@ RETRY_STATUS = {502, 503, 504}
 CHUNK = 1 << 20
 
 
-
 class Session:
     def __init__(self, settings: Settings, uri: str, token: str | None = None) -> None:
         if not uri.startswith(("http://", "https://")):

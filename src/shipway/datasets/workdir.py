@@ -28,7 +28,13 @@ def scan_with_cache(path: Path, home: Path, progress: Progress | None = None) ->
 def folder_status(
     ref: str, manifest: list[ManifestEntry], path: Path, home: Path
 ) -> dict[str, Any]:
-    changes = mf.compare(manifest, scan_with_cache(path, home).entries)
+    """What changed in ``path`` since the version ``ref`` whose files are ``manifest``."""
+    return state_status(ref, mf.state(manifest), path, home)
+
+
+def state_status(ref: str, before: mf.State, path: Path, home: Path) -> dict[str, Any]:
+    """``folder_status`` from the version's files as ``manifest.state`` gives them."""
+    changes = mf.changes(before, mf.state(scan_with_cache(path, home).entries))
     return {"dataset": ref, **changes.to_dict(), "clean": changes.clean}
 
 

@@ -140,4 +140,3 @@ def operations_of(surface_name: str, protocol: type) -> list[Operation]:
             Operation(surface_name, attr, route, tuple(params), hints["return"], doc, signature)
         )
     return found
-

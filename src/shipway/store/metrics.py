@@ -7,33 +7,14 @@ A chunk holds one key's points from one logged batch as packed little-endian arr
 from __future__ import annotations
 
 import math
-import sys
-from array import array
 from collections.abc import Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from shipway.records import Series
+from shipway.records import Series, pack, unpack
 from shipway.store.tables import latest_metrics, metric_chunks
 from shipway.store.upsert import dialect_insert
-
-_SWAP = sys.byteorder != "little"
-
-
-def pack(a: array[float] | array[int]) -> bytes:
-    if _SWAP:
-        a = array(a.typecode, a)
-        a.byteswap()
-    return a.tobytes()
-
-
-def unpack(typecode: str, data: bytes) -> array[float] | array[int]:
-    a: array[float] | array[int] = array(typecode)
-    a.frombytes(data)
-    if _SWAP:
-        a.byteswap()
-    return a
 
 
 def insert_chunks(conn: Connection, run_pk: int, batch: Mapping[str, Series]) -> None:

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from shipway.blobs import ContentStore
-from shipway.errors import Conflict, InvalidInput, NotFound
+from shipway.errors import Conflict, NotFound
 from shipway.records import Artifact
 from shipway.store import artifacts as artifacts_repo
 from shipway.store import events
 from shipway.store.db import Database
 from shipway.tracking import validation as check
 from shipway.tracking.service import TrackingService, now_ms
+from shipway.tracking.validation import files_to_log
 
 
 class ArtifactService:
@@ -95,25 +95,6 @@ class ArtifactService:
                 conn, self.actor, "log_artifact", "run", run_id, {"path": path, "size": size}
             )
         return Artifact(path=path, size=size, digest=digest)
-
-
-def files_to_log(local: Path, artifact_dir: str | None) -> list[tuple[Path, str]]:
-    """(local file, artifact path) for a file, or for every file of a folder, which keeps
-    its name: ``artifact_dir/<file>`` or ``artifact_dir/<folder>/…``. The client uses it
-    too, so local and remote runs lay artifacts out alike."""
-    local = Path(local)
-    base = check.artifact_path(artifact_dir) if artifact_dir else ""
-    if local.is_file():
-        files = [(local, local.name)]
-    elif local.is_dir():
-        files = [
-            (Path(root) / name, (Path(root) / name).relative_to(local.parent).as_posix())
-            for root, _dirs, names in sorted(os.walk(local))
-            for name in sorted(names)
-        ]
-    else:
-        raise InvalidInput(f"{local} is neither a file nor a folder; check the path")
-    return [(f, check.artifact_path(f"{base}/{rel}" if base else rel)) for f, rel in files]
 
 
 def _check_no_clash(conn: Any, run_pk: int, run_id: str, path: str) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from numbers import Real
+from pathlib import Path
 from typing import Any
 
 from shipway.errors import InvalidInput, InvalidPath
@@ -84,3 +86,22 @@ def artifact_path(path: Any) -> str:
     if len(path) > 1024:
         raise InvalidPath(f"artifact path {path[:40]!r}… is longer than 1024 characters")
     return "/".join(parts)
+
+
+def files_to_log(local: Path, artifact_dir: str | None) -> list[tuple[Path, str]]:
+    """(local file, artifact path) for a file, or for every file of a folder, which keeps
+    its name: ``artifact_dir/<file>`` or ``artifact_dir/<folder>/…``. The client uses it
+    too, so local and remote runs lay artifacts out alike."""
+    local = Path(local)
+    base = artifact_path(artifact_dir) if artifact_dir else ""
+    if local.is_file():
+        files = [(local, local.name)]
+    elif local.is_dir():
+        files = [
+            (Path(root) / name, (Path(root) / name).relative_to(local.parent).as_posix())
+            for root, _dirs, names in sorted(os.walk(local))
+            for name in sorted(names)
+        ]
+    else:
+        raise InvalidInput(f"{local} is neither a file nor a folder; check the path")
+    return [(f, artifact_path(f"{base}/{rel}" if base else rel)) for f, rel in files]

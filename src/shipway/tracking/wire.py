@@ -17,8 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shipway.errors import InvalidInput
-from shipway.records import Series, float_from_json
-from shipway.store.metrics import pack, unpack
+from shipway.records import Series, float_from_json, pack, unpack
 
 
 def encode_batch(batch: Mapping[str, Series]) -> dict[str, Any]:
