@@ -10,12 +10,30 @@ Example::
     store.download(digest, Path("restored/model.pkl"))
 """
 
-from shipway.blobs.backends import ByteBackend
-from shipway.blobs.content import ContentStore
-from shipway.blobs.hashing import hash_bytes, hash_file
-from shipway.blobs.local import LocalBackend
-from shipway.blobs.location import open_blob_store
-from shipway.blobs.s3 import S3Backend
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shipway.blobs.backends import ByteBackend
+    from shipway.blobs.content import ContentStore
+    from shipway.blobs.hashing import hash_bytes, hash_file
+    from shipway.blobs.local import LocalBackend
+    from shipway.blobs.location import open_blob_store
+    from shipway.blobs.s3 import S3Backend
+
+# each name loads its module on first use: a command that only hashes (``data status``)
+# does not import the stores
+_HOME = {
+    "ByteBackend": "backends",
+    "ContentStore": "content",
+    "LocalBackend": "local",
+    "S3Backend": "s3",
+    "hash_bytes": "hashing",
+    "hash_file": "hashing",
+    "open_blob_store": "location",
+}
 
 __all__ = [
     "ByteBackend",
@@ -26,3 +44,9 @@ __all__ = [
     "hash_file",
     "open_blob_store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(importlib.import_module(f"shipway.blobs.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'shipway.blobs' has no attribute {name!r}")

@@ -64,6 +64,18 @@ def walk(root: Path) -> Walk:
     return Walk(files, links)
 
 
+_EUID = os.geteuid() if hasattr(os, "geteuid") else -1
+
+
+def _readable(path: str, st: os.stat_result) -> bool:
+    """Whether this process may read the file. For its owner the mode's owner bits decide
+    (POSIX ACLs too map the owner to them), so the common case costs no system call;
+    anyone else asks the kernel."""
+    if st.st_uid == _EUID and _EUID != 0:
+        return bool(st.st_mode & stat.S_IRUSR)
+    return os.access(path, os.R_OK)
+
+
 def _file_stat(rel: str, path: str, st: os.stat_result) -> FileStat:
     return FileStat(rel, path, st.st_size, st.st_mtime_ns, st.st_ino, stat.S_IMODE(st.st_mode))
 
@@ -81,7 +93,7 @@ def _scan(folder: str, prefix: str, files: list[FileStat], links: list[ManifestE
         elif stat.S_ISLNK(st.st_mode):
             links.append(ManifestEntry(rel, 0, None, 0o777, link=os.readlink(entry.path)))
         elif stat.S_ISREG(st.st_mode):
-            if not os.access(entry.path, os.R_OK):
+            if not _readable(entry.path, st):
                 raise InvalidInput(f"{entry.path} is not readable; fix its permissions")
             files.append(_file_stat(rel, entry.path, st))
 

@@ -10,16 +10,16 @@ caught when it is read (verified reads), but gone. Copying is the safe default.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from shipway.blobs import ContentStore, hash_file
+from shipway.blobs.content import ContentStore
+from shipway.blobs.hashing import hash_file
 from shipway.datasets.manifest import FileStat, Walk, walk
 from shipway.datasets.statcache import StatCache
 from shipway.errors import InvalidInput
@@ -79,6 +79,9 @@ def _hash_all(todo: Sequence[FileStat], progress: Progress | None) -> list[str]:
     batches = _batches([f.path for f in todo], workers) if many_small and workers > 1 else []
     results: list[list[str] | str]
     if batches:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         ctx = multiprocessing.get_context("fork")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: we only hash
