@@ -116,3 +116,16 @@ def test_the_cli_answers_status_and_re_add_without_sqlalchemy(
     assert f"{data} matches churn@1 (4 files)" in out
     assert "unchanged: churn@1 already holds this content" in out
     assert out.strip().splitlines()[-1] == "False False"
+
+
+def test_the_lean_scans_equal_the_full_snapshot(tmp_path: Path) -> None:
+    from shipway.datasets import manifest as mf
+    from shipway.datasets.workdir import scan_manifest, scan_state, scan_with_cache
+
+    data = folder(tmp_path / "data")
+    (data / "run.sh").chmod(0o755)
+    home = tmp_path / "home"
+    entries = scan_with_cache(data, home).entries
+    assert scan_manifest(data, home) == mf.encode(entries)
+    assert scan_state(data, home) == mf.state(entries)
+    assert {"latest.csv", "run.sh"} <= set(scan_state(data, home))

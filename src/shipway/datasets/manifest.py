@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -99,12 +99,16 @@ def _scan(folder: str, prefix: str, files: list[FileStat], links: list[ManifestE
 
 
 def encode(entries: Sequence[ManifestEntry]) -> bytes:
-    ordered = sorted(entries, key=lambda e: e.path)
-    rows = [
+    return encode_rows(
         {"path": e.path, "size": e.size, "digest": e.digest, "mode": e.mode, "link": e.link}
-        for e in ordered
-    ]
-    return orjson.dumps({"format": 1, "files": rows})
+        for e in entries
+    )
+
+
+def encode_rows(rows: Iterable[dict[str, Any]]) -> bytes:
+    """The manifest of rows ``{path, size, digest, mode, link}``, in path order."""
+    ordered = sorted(rows, key=lambda r: r["path"])
+    return orjson.dumps({"format": 1, "files": ordered})
 
 
 def decode(data: bytes) -> list[ManifestEntry]:

@@ -26,7 +26,7 @@ from shipway.blobs.hashing import hash_bytes
 from shipway.config import Settings
 from shipway.datasets import manifest as mf
 from shipway.datasets.snapshot import Progress
-from shipway.datasets.workdir import scan_with_cache, state_status
+from shipway.datasets.workdir import scan_manifest, state_status
 from shipway.records import DatasetVersion
 
 # the columns ``store.datasets`` reads for a version, in the record's order
@@ -120,5 +120,5 @@ def unchanged(
     found = latest(settings, name)
     if found is None:
         return None
-    snap = scan_with_cache(Path(path), settings.home, progress)
-    return found if hash_bytes(mf.encode(snap.entries)) == found.manifest_digest else None
+    listed = scan_manifest(Path(path), settings.home, progress)
+    return found if hash_bytes(listed) == found.manifest_digest else None

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from shipway.datasets import manifest as mf
-from shipway.datasets.snapshot import Progress, Snapshot, scan
+from shipway.datasets.snapshot import Progress, Snapshot, digests, scan
 from shipway.datasets.statcache import StatCache
 from shipway.errors import InvalidInput
 from shipway.records import ManifestEntry
@@ -25,6 +25,41 @@ def scan_with_cache(path: Path, home: Path, progress: Progress | None = None) ->
         cache.close()
 
 
+def _walk_hashed(
+    path: Path, home: Path, progress: Progress | None = None
+) -> tuple[mf.Walk, dict[str, str]]:
+    found = mf.walk(Path(path))
+    cache = StatCache(home / "cache" / "stat.sqlite")
+    try:
+        return found, digests(found.files, cache, progress)
+    finally:
+        cache.close()
+
+
+def scan_state(path: Path, home: Path) -> mf.State:
+    """``manifest.state`` of what ``scan_with_cache`` would find, without making the
+    entries (a status compares and stores nothing)."""
+    found, by_path = _walk_hashed(path, home)
+    state = mf.state(found.links)
+    state.update((f.rel, (by_path[f.path], None, f.mode)) for f in found.files)
+    return state
+
+
+def scan_manifest(path: Path, home: Path, progress: Progress | None = None) -> bytes:
+    """``manifest.encode`` of what ``scan_with_cache`` would find, without making the
+    entries (what an add compares with the latest version before storing anything)."""
+    found, by_path = _walk_hashed(path, home, progress)
+    rows = [
+        {"path": e.path, "size": e.size, "digest": None, "mode": e.mode, "link": e.link}
+        for e in found.links
+    ]
+    rows.extend(
+        {"path": f.rel, "size": f.size, "digest": by_path[f.path], "mode": f.mode, "link": None}
+        for f in found.files
+    )
+    return mf.encode_rows(rows)
+
+
 def folder_status(
     ref: str, manifest: list[ManifestEntry], path: Path, home: Path
 ) -> dict[str, Any]:
@@ -34,7 +69,7 @@ def folder_status(
 
 def state_status(ref: str, before: mf.State, path: Path, home: Path) -> dict[str, Any]:
     """``folder_status`` from the version's files as ``manifest.state`` gives them."""
-    changes = mf.changes(before, mf.state(scan_with_cache(path, home).entries))
+    changes = mf.changes(before, scan_state(path, home))
     return {"dataset": ref, **changes.to_dict(), "clean": changes.clean}
 
 
