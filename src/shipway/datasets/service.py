@@ -26,8 +26,8 @@ from shipway.store import datasets as repo
 from shipway.store import events
 from shipway.store import runs as runs_repo
 from shipway.store.db import Database
+from shipway.tracking.validation import check_slug
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 CONTEXT = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 MAX_PROFILED_FILES = 100
 
@@ -37,12 +37,7 @@ def now_ms() -> int:
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise InvalidInput(
-            f"dataset name {name!r} is not valid: use letters, digits, '.', '_' or '-' "
-            "(up to 128, starting with a letter or digit)"
-        )
-    return name
+    return check_slug("dataset", name)
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:

@@ -29,8 +29,8 @@ from shipway.store import runs as runs_repo
 from shipway.store.db import Database
 from shipway.store.tables import dataset_versions, datasets, model_versions, run_inputs, runs
 from shipway.tracking.artifacts import ArtifactService
+from shipway.tracking.validation import check_slug
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 ALIAS = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 PROTECTED_ALIASES = ("production",)
 VERSION_STATUSES = ("ready", "deprecated", "archived")
@@ -41,12 +41,7 @@ def now_ms() -> int:
 
 
 def check_model_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise InvalidInput(
-            f"model name {name!r} is not valid: use letters, digits, '.', '_' or '-' "
-            "(up to 128, starting with a letter or digit)"
-        )
-    return name
+    return check_slug("model", name)
 
 
 def check_alias(alias: str) -> str:

@@ -25,21 +25,17 @@ import sqlalchemy as sa
 from shipway.accounts.service import hash_token
 from shipway.errors import Conflict, InvalidInput, NotFound
 from shipway.records import TRAFFIC_MODES, Deployment
-from shipway.registry.service import NAME, parse_model_uri
+from shipway.registry.service import parse_model_uri
 from shipway.store import events
 from shipway.store.db import Database
 from shipway.store.tables import deployments
+from shipway.tracking.validation import check_slug
 
 API_KEY_PREFIX = "swk_"
 
 
 def check_deployment_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise InvalidInput(
-            f"deployment name {name!r} is not valid: use letters, digits, '.', '_' or '-' "
-            "(up to 128, starting with a letter or digit)"
-        )
-    return name
+    return check_slug("deployment", name)
 
 
 def check_traffic(

@@ -38,6 +38,19 @@ def check_name(kind: str, name: Any, limit: int = 255) -> str:
     return name
 
 
+SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def check_slug(kind: str, name: Any) -> str:
+    """A name that becomes part of paths and URLs: a dataset, a model, a deployment."""
+    if not isinstance(name, str) or not SLUG.fullmatch(name):
+        raise InvalidInput(
+            f"{kind} name {name!r} is not valid: use letters, digits, '.', '_' or '-' "
+            "(up to 128, starting with a letter or digit)"
+        )
+    return name
+
+
 def param_value(key: str, value: Any) -> str:
     text = value if isinstance(value, str) else str(value)
     if len(text) > PARAM_VALUE_LEN:
