@@ -19,6 +19,7 @@ demo: install  ## start a server, track two scikit-learn models, compare them
 
 lint: install
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
 
 typecheck: install
