@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 .PHONY: install demo test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
+	@# the browser tests drive Debian's Chromium (Playwright cannot download one here)
+	test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

@@ -133,6 +133,38 @@ class Services:
         service: MonitoringService = self._cache["monitoring"].with_actor(self.actor)
         return service
 
+    def caller(self, authorization: str | None, user: str | None = None) -> tuple[str, str]:
+        """Who is calling and with what role, from a request's ``Authorization`` value
+        (``Bearer <token>``) and, with auth off, the ``X-Shipway-User`` name it sends
+        (every caller is then trusted, as admin). The API and the web pages both ask."""
+        from shipway.errors import Unauthenticated
+
+        if not self.settings.auth:
+            return user or self.actor, "admin"
+        scheme, _, secret = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise Unauthenticated(
+                "this server requires a token: send 'Authorization: Bearer <token>' "
+                "(set SHIPWAY_TOKEN for the client; an admin creates one with "
+                "`shipway tokens create USER`)"
+            )
+        account = self.accounts.authenticate(secret.strip())
+        if account is None:
+            raise Unauthenticated("the token is unknown or revoked; ask an admin for a new one")
+        return account.name, account.role
+
+    def as_caller(self, authorization: str | None, user: str | None, role: str) -> Services:
+        """The services acting as the caller, once their role allows ``role``."""
+        from shipway.accounts import role_allows
+        from shipway.errors import PermissionDenied
+
+        name, caller_role = self.caller(authorization, user)
+        if not role_allows(caller_role, role):
+            raise PermissionDenied(
+                f"user {name!r} has role {caller_role!r}; this needs {role!r} or higher"
+            )
+        return self.as_actor(name, caller_role)
+
     def as_actor(self, actor: str, role: str | None = None) -> Services:
         return dataclasses.replace(self, actor=actor, role=role or self.role)
 

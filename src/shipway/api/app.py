@@ -22,6 +22,7 @@ from shipway.api.routes import (
 from shipway.config import Settings
 from shipway.operations import all_operations
 from shipway.services import Services
+from shipway.ui import pages
 
 API_PREFIX = "/api/v1"
 
@@ -58,6 +59,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     document_hand_written(api)  # /health
     add_routes(api, all_operations())
     app.include_router(api)
+    pages.install(app)  # the web workspace at /
     without_framework_422(app)
     mb = 1024 * 1024
     app.add_middleware(

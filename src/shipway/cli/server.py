@@ -25,7 +25,7 @@ def server(
     ] = None,
     home: Home = None,
 ) -> None:
-    """Serve the platform API (and its docs at /docs) on the local home or SHIPWAY_DB_URL.
+    """Serve the platform API (docs at /docs) and the web workspace (at /) on the home.
 
     Example: shipway server --port 5050 --auth
     """
@@ -39,7 +39,9 @@ def server(
             "shipway users create admin --role admin && shipway tokens create admin"
         )
     url = f"http://{settings.host}:{settings.port}"
-    console.print(f"shipway server on {url}  (API docs: {url}/docs, home: {settings.home})")
+    console.print(
+        f"shipway server on {url}  (workspace: {url}/, API docs: {url}/docs, home: {settings.home})"
+    )
     from shipway.api.server import serve
 
     serve(services, settings.host, settings.port)

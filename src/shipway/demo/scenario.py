@@ -277,7 +277,7 @@ def run(settings: Settings, port: int = 5050, wait: bool = True) -> None:
         _serve(client, best, _holdout_features())
         demo_contracts.run(client, url, settings.home / "demo-data" / "churn")
         demo_monitoring.run(client, url, settings, settings.home / "demo-data" / "churn")
-        console.print(f"\nserver: {url}   API docs: {url}/docs")
+        console.print(f"\nserver: {url}   workspace: {url}/   API docs: {url}/docs")
         console.print(f"log from Python: sw.set_tracking_uri({url!r})", highlight=False)
         console.print(f"list runs:       shipway runs list --home {settings.home}", highlight=False)
         if not wait:

@@ -1,0 +1,213 @@
+"""The pages: the home page ("what is going on") and the runs table.
+
+Each page reads through the services acting as the caller (``Services.as_caller``, as the
+API does: with auth on, a bearer token; the browser sign-in page is not built yet) and
+renders a template; an error a page meets becomes an HTML page with the error's status
+and message (a 404 for an unknown experiment; a bad filter is shown with a caret under
+it), never a traceback.
+
+Every view's state is in its URL (experiments, filter, order, columns, page cursor), so a
+link shows the same view to whoever opens it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import inspect
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from shipway import errors
+from shipway.http_status import status_for
+from shipway.records import Run
+from shipway.services import Services
+
+STATIC = Path(__file__).parent / "static"
+CSP = (
+    "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "object-src 'none'"
+)
+MAX_COLUMNS = 12  # columns offered by default: the keys the page's runs have, up to this
+ENV = Environment(
+    loader=PackageLoader("shipway.ui", "templates"),
+    autoescape=select_autoescape(["html"], default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _when(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return "NaN" if math.isnan(value) else f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _duration(run: Run) -> str:
+    if run.end_time is None:
+        return ""
+    seconds = (run.end_time - run.start_time) / 1000
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+ENV.filters.update(when=_when, number=_number)
+ENV.globals.update(duration=_duration)
+
+
+def render(template: str, code: int = 200, **context: Any) -> HTMLResponse:
+    """A page with the workspace's security headers, answered with status ``code``."""
+    response = HTMLResponse(ENV.get_template(template).render(**context), status_code=code)
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def page(role: str) -> Callable[[Callable[..., HTMLResponse]], Callable[..., HTMLResponse]]:
+    """A page handler that gets the services acting as the caller (``role`` at least)
+    as its first argument after the request; errors become error pages."""
+
+    def decorate(handler: Callable[..., HTMLResponse]) -> Callable[..., HTMLResponse]:
+        @functools.wraps(handler)
+        def run(request: Request, *args: Any, **kwargs: Any) -> HTMLResponse:
+            try:
+                base: Services = request.app.state.services
+                headers = request.headers
+                services = base.as_caller(
+                    headers.get("authorization"), headers.get("x-shipway-user"), role
+                )
+                return handler(request, services, *args, **kwargs)
+            except errors.ShipwayError as exc:
+                status = status_for(exc)
+                return render("error.html", status, status=status, error=exc, request=request)
+
+        # FastAPI reads the parameters from the signature: drop ``services``
+        signature = inspect.signature(handler)
+        params = [p for name, p in signature.parameters.items() if name != "services"]
+        run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        return run
+
+    return decorate
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+@page("viewer")
+def home(request: Request, services: Services) -> HTMLResponse:
+    """Recent experiments, the models with their production version, open alerts."""
+    experiments = services.tracking.list_experiments(limit=20)
+    models = services.registry.list_models()
+    alerts = services.monitoring.list_alerts(status="open", limit=20)
+    return render(
+        "home.html", request=request, experiments=experiments, models=models, alerts=alerts
+    )
+
+
+@router.get("/runs", response_class=HTMLResponse)
+@page("viewer")
+def runs(
+    request: Request,
+    services: Services,
+    experiment: list[str] = Query(default=[]),  # noqa: B008 - FastAPI's way
+    filter: str = "",
+    order: list[str] = Query(default=[]),  # noqa: B008
+    columns: str = "",
+    cursor: str | None = None,
+    limit: int = Query(default=100, ge=1, le=500),
+) -> HTMLResponse:
+    """The runs of one or more experiments (all when none is named): filtered, ordered,
+    a page at a time, with the columns asked for."""
+    for ref in experiment:
+        services.tracking.get_experiment(int(ref) if ref.isdigit() else ref)  # 404 if unknown
+    problem = None
+    found: Sequence[Run] = ()
+    next_cursor = None
+    try:
+        result = services.tracking.search_runs(
+            experiment or None,
+            filter=filter or None,
+            order_by=order,
+            limit=limit,
+            cursor=cursor,
+        )
+        found, next_cursor = result.items, result.next_cursor
+    except errors.FilterSyntaxError as exc:
+        problem = {"message": exc.reason, "position": exc.position, "field": "filter"}
+    except errors.InvalidInput as exc:
+        if "order_by" not in exc.details:
+            raise
+        problem = {"message": exc.message, "position": None, "field": "order"}
+    chosen = [c.strip() for c in columns.split(",") if c.strip()]
+    shown = chosen or _default_columns(found)
+    state = {"experiment": experiment, "filter": filter, "order": order, "columns": columns}
+    return render(
+        "runs.html",
+        400 if problem else 200,
+        request=request,
+        runs=found,
+        columns=shown,
+        state=state,
+        problem=problem,
+        next_url=_url(state, cursor=next_cursor) if next_cursor else None,
+        sort_url=lambda column, direction: _url(state, order=[f"{column} {direction}"]),
+        sorted_by=_sorted_by(order),
+        value=_value,
+    )
+
+
+def _default_columns(found: Sequence[Run]) -> list[str]:
+    params = sorted({k for r in found for k in r.params})
+    metrics = sorted({k for r in found for k in r.metrics})
+    return ([f"params.{k}" for k in params] + [f"metrics.{k}" for k in metrics])[:MAX_COLUMNS]
+
+
+def _value(run: Run, column: str) -> Any:
+    kind, _, key = column.partition(".")
+    sources: dict[str, dict[str, Any]] = {
+        "params": run.params,
+        "metrics": run.metrics,
+        "tags": run.tags,
+    }
+    source = sources.get(kind)
+    if source is not None:
+        return source.get(key)
+    return getattr(run, column, None) if column in ("name", "status", "user") else None
+
+
+def _sorted_by(order: list[str]) -> tuple[str, str] | None:
+    if not order:
+        return None
+    column, _, direction = order[0].strip().partition(" ")
+    return column, (direction.strip().upper() or "ASC")
+
+
+def _url(state: dict[str, Any], **change: Any) -> str:
+    """The runs page's URL with ``state`` changed by ``change`` (empty values dropped)."""
+    merged: dict[str, Any] = {**state, **change}
+    query = [(k, v) for k, v in merged.items() if isinstance(v, str) and v]
+    for key in ("experiment", "order"):
+        query = [q for q in query if q[0] != key]
+        query += [(key, item) for item in merged.get(key) or []]
+    return "/runs?" + urlencode(query)
+
+
+def install(app: Any) -> None:
+    """Add the pages and their assets to the platform app."""
+    app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
+    app.include_router(router)

@@ -1,0 +1,151 @@
+"""The web workspace in a real browser: Debian's Chromium driven by Playwright, against a
+`shipway server` started as its own process, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from array import array
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from shipway.config import Settings
+from shipway.records import Series
+from shipway.services import Services
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[str]:
+    """A seeded home served by `shipway server` in a subprocess; its URL."""
+    services = Services.open(settings, actor="ana")
+    try:
+        services.tracking.create_experiment("churn")
+        for i, acc in enumerate([0.81, 0.93, 0.87]):
+            run = services.tracking.create_run("churn", name=f"rf-{i}")
+            services.tracking.log_params(run.id, {"model": "rf", "depth": i + 3})
+            now = int(time.time() * 1000)
+            point = Series(array("d", [acc]), array("q", [0]), array("q", [now]))
+            services.tracking.log_metric_series(run.id, {"acc": point})
+        services.tracking.create_run("churn", name=HOSTILE)
+    finally:
+        services.close()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPWAY_")}
+    env |= {"SHIPWAY_HOME": str(settings.home), "SHIPWAY_DB_URL": settings.database_url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shipway", "server", "--port", str(port), "--no-auth"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start: {proc.stderr.read()!r}")  # type: ignore[union-attr]
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_home_to_runs_sort_filter_and_pages(tab: Page, server: str) -> None:
+    page = tab
+    page.goto(server + "/")
+    expect(page.get_by_role("heading", name="What is going on")).to_be_visible()
+    page.get_by_role("link", name="churn").click()
+    expect(page).to_have_url(server + "/runs?experiment=churn")
+    rows = page.locator("table.runs tbody tr")
+    expect(rows).to_have_count(4)
+    # the hostile name is text, never markup
+    expect(page.get_by_role("cell", name=HOSTILE)).to_be_visible()
+    assert page.locator("table.runs img").count() == 0
+
+    page.get_by_role("link", name="metrics.acc").click()  # sort: highest first
+    expect(page).to_have_url(server + "/runs?experiment=churn&order=metrics.acc+DESC")
+    expect(rows.first.locator("td").first).to_have_text("rf-1")
+    header = page.get_by_role("columnheader", name="metrics.acc")
+    expect(header).to_have_attribute("aria-sort", "descending")
+    page.get_by_role("link", name="metrics.acc").click()  # and back: lowest first
+    expect(rows.first.locator("td").first).to_have_text("rf-0")
+
+    page.get_by_label("Filter").fill("metrics.acc > 0.85 and")
+    page.get_by_role("button", name="Search").click()
+    problem = page.get_by_role("alert")
+    expect(problem).to_contain_text("metrics.acc > 0.85 and")
+    expect(problem.locator("pre")).to_contain_text("^")
+    expect(page.get_by_label("Filter")).to_have_attribute("aria-invalid", "true")
+
+    page.get_by_label("Filter").fill("metrics.acc > 0.85")
+    page.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(2)  # 0.93 and 0.87, state kept in the URL
+    state = parse_qs(urlsplit(page.url).query)
+    assert state["filter"] == ["metrics.acc > 0.85"] and state["order"] == ["metrics.acc ASC"]
+
+    page.goto(server + "/runs?experiment=churn&limit=3")
+    expect(rows).to_have_count(3)
+    page.get_by_role("link", name="Next page").click()
+    expect(rows).to_have_count(1)
+
+    host = urlsplit(server).netloc
+    assert page.hosts == {host}  # type: ignore[attr-defined]
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    # Chromium logs every 4xx answer (the bad filter's 400) as a console error; any other
+    # error — a script or style the page's policy refused — fails the test
+    logged = page.console_errors  # type: ignore[attr-defined]
+    assert [e for e in logged if not e.startswith("Failed to load resource: the server")] == []
+
+
+def test_unknown_experiment_is_a_404_page(tab: Page, server: str) -> None:
+    page = tab
+    response = page.goto(server + "/runs?experiment=nope")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("alert")).to_contain_text("nope")
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+def test_with_auth_on_the_pages_ask_for_a_token_and_answer_html(sqlite_settings: Settings) -> None:
+    from shipway.api.server import BackgroundServer
+
+    settings = Settings.load(
+        overrides={"home": str(sqlite_settings.home), "auth": True}, environ={}
+    )
+    services = Services.open(settings, actor="bootstrap")
+    services.accounts.create_user("vic", "viewer")
+    secret = services.accounts.create_token("vic").secret
+    server = BackgroundServer(services)
+    url = server.start()
+    try:
+        anonymous = httpx.get(url + "/runs")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"].startswith("text/html")
+        assert "this server requires a token" in anonymous.text
+        wrong = httpx.get(url + "/", headers={"Authorization": "Bearer wrong"})
+        assert wrong.status_code == 401 and "unknown or revoked" in wrong.text
+        viewer = httpx.get(url + "/", headers={"Authorization": f"Bearer {secret}"})
+        assert viewer.status_code == 200 and "What is going on" in viewer.text
+    finally:
+        server.stop()
+        services.close()
