@@ -41,6 +41,11 @@ def server(settings: Settings) -> Iterator[str]:
             now = int(time.time() * 1000)
             point = Series(array("d", [acc]), array("q", [0]), array("q", [now]))
             services.tracking.log_metric_series(run.id, {"acc": point})
+            if i == 1:
+                services.tracking.set_tags(run.id, {"note": "<script>alert(2)</script>"})
+                report = settings.home.parent / "report.txt"
+                report.write_text("fine")
+                services.artifacts.log_path(run.id, report, None)
         services.tracking.create_run("churn", name=HOSTILE)
     finally:
         services.close()
@@ -116,6 +121,26 @@ def test_home_to_runs_sort_filter_and_pages(tab: Page, server: str) -> None:
     # error — a script or style the page's policy refused — fails the test
     logged = page.console_errors  # type: ignore[attr-defined]
     assert [e for e in logged if not e.startswith("Failed to load resource: the server")] == []
+
+
+def test_run_page_shows_what_the_run_holds(tab: Page, server: str) -> None:
+    page = tab
+    page.goto(server + "/runs?experiment=churn&order=metrics.acc+DESC")
+    page.get_by_role("link", name="rf-1").click()
+    expect(page.get_by_role("heading", name="Run rf-1")).to_be_visible()
+    params = page.locator("section", has=page.get_by_role("heading", name="Params"))
+    expect(params.get_by_role("row", name="depth 4")).to_be_visible()
+    metrics = page.locator("section", has=page.get_by_role("heading", name="Metrics (latest)"))
+    expect(metrics.get_by_role("row", name="acc 0.93")).to_be_visible()
+    tags = page.locator("section", has=page.get_by_role("heading", name="Tags"))
+    expect(tags.get_by_role("cell", name="<script>alert(2)</script>")).to_be_visible()
+    expect(page.get_by_role("cell", name="report.txt")).to_be_visible()
+    page.get_by_role("link", name="churn").click()
+    expect(page.locator("table.runs tbody tr")).to_have_count(4)
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    missing = page.goto(server + "/runs/not-a-run")
+    assert missing is not None and missing.status == 404
+    expect(page.get_by_role("alert")).to_contain_text("not-a-run")
 
 
 def test_unknown_experiment_is_a_404_page(tab: Page, server: str) -> None:

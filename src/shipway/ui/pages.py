@@ -171,6 +171,22 @@ def runs(
     )
 
 
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+@page("viewer")
+def run_page(request: Request, services: Services, run_id: str) -> HTMLResponse:
+    """One run: params, latest metrics, tags, git, the dataset versions it read and its
+    artifacts."""
+    run = services.tracking.get_run(run_id)  # a 404 page when unknown
+    return render(
+        "run.html",
+        request=request,
+        run=run,
+        inputs=services.datasets.inputs(run.id),
+        artifacts=services.artifacts.list(run.id),
+        experiment_url=_url({"experiment": [run.experiment]}),
+    )
+
+
 def _default_columns(found: Sequence[Run]) -> list[str]:
     params = sorted({k for r in found for k in r.params})
     metrics = sorted({k for r in found for k in r.metrics})
