@@ -23,6 +23,26 @@ from shipway.services import Services
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
+def _register_models(settings: Settings) -> None:
+    """Model "iris": two versions, staging moved from v1 to v2 with reasons."""
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    import shipway as sw
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    client = sw.Client("", settings=settings)
+    try:
+        for c in (0.5, 1.0):
+            with sw.start_run(experiment="iris", client=client, capture=False) as run:
+                model = LogisticRegression(C=c, max_iter=300).fit(X, y)
+                run.log_model(model, "model", input_example=X.head(3), register="iris")
+        client.set_alias("iris", 1, "staging", reason="first cut")
+        client.set_alias("iris", 2, "staging", reason="better recall")
+    finally:
+        client.close()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -49,6 +69,7 @@ def server(settings: Settings) -> Iterator[str]:
         services.tracking.create_run("churn", name=HOSTILE)
     finally:
         services.close()
+    _register_models(settings)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPWAY_")}
     env |= {"SHIPWAY_HOME": str(settings.home), "SHIPWAY_DB_URL": settings.database_url}
@@ -141,6 +162,29 @@ def test_run_page_shows_what_the_run_holds(tab: Page, server: str) -> None:
     missing = page.goto(server + "/runs/not-a-run")
     assert missing is not None and missing.status == 404
     expect(page.get_by_role("alert")).to_contain_text("not-a-run")
+
+
+def test_models_and_a_model_page_with_its_alias_moves(tab: Page, server: str) -> None:
+    page = tab
+    page.goto(server + "/")
+    page.get_by_role("link", name="Models").click()
+    expect(page.get_by_role("heading", name="Models")).to_be_visible()
+    page.get_by_role("link", name="iris").click()
+    expect(page.get_by_role("heading", name="Model iris")).to_be_visible()
+    versions = page.locator("table.versions tbody tr")
+    expect(versions).to_have_count(2)
+    expect(versions.first).to_contain_text("v2")
+    expect(versions.first).to_contain_text("staging")
+    moves = page.locator("table.moves tbody tr")
+    expect(moves).to_have_count(2)
+    expect(moves.first).to_contain_text("better recall")  # newest first
+    expect(moves.nth(1)).to_contain_text("first cut")
+    versions.first.get_by_role("link").click()  # to the run that made it
+    expect(page.get_by_role("heading", name="Run")).to_be_visible()
+    artifacts = page.locator("section", has=page.get_by_role("heading", name="Artifacts"))
+    expect(artifacts.locator("td", has_text="model/").first).to_be_visible()  # its package
+    missing = page.goto(server + "/models/nope")
+    assert missing is not None and missing.status == 404
 
 
 def test_unknown_experiment_is_a_404_page(tab: Page, server: str) -> None:

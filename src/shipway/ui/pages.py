@@ -187,6 +187,24 @@ def run_page(request: Request, services: Services, run_id: str) -> HTMLResponse:
     )
 
 
+@router.get("/models", response_class=HTMLResponse)
+@page("viewer")
+def models_page(request: Request, services: Services) -> HTMLResponse:
+    """Every registered model with its latest version and aliases."""
+    return render("models.html", request=request, models=services.registry.list_models())
+
+
+@router.get("/models/{name}", response_class=HTMLResponse)
+@page("viewer")
+def model_page(request: Request, services: Services, name: str) -> HTMLResponse:
+    """One model: its versions (newest first) with their aliases, and every alias move
+    with who made it, when and why."""
+    model = services.registry.get_model(name)  # a 404 page when unknown
+    versions = sorted(services.registry.list_versions(name), key=lambda v: -v.version)
+    moves = sorted(services.registry.history(name), key=lambda e: -e.time)
+    return render("model.html", request=request, model=model, versions=versions, moves=moves)
+
+
 def _default_columns(found: Sequence[Run]) -> list[str]:
     params = sorted({k for r in found for k in r.params})
     metrics = sorted({k for r in found for k in r.metrics})
