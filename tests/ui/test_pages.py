@@ -67,6 +67,13 @@ def server(settings: Settings) -> Iterator[str]:
                 report.write_text("fine")
                 services.artifacts.log_path(run.id, report, None)
         services.tracking.create_run("churn", name=HOSTILE)
+        data = settings.home.parent / "train"
+        data.mkdir()
+        (data / "a.csv").write_text("x,y\n1,2\n")
+        services.datasets.add("churn-train", data, message="March extract")
+        (data / "b.csv").write_text("x,y\n3,4\n")
+        services.datasets.add("churn-train", data, message="<b>April</b>")
+        services.datasets.log_input(run.id, "churn-train@1", "training")
     finally:
         services.close()
     _register_models(settings)
@@ -184,6 +191,26 @@ def test_models_and_a_model_page_with_its_alias_moves(tab: Page, server: str) ->
     artifacts = page.locator("section", has=page.get_by_role("heading", name="Artifacts"))
     expect(artifacts.locator("td", has_text="model/").first).to_be_visible()  # its package
     missing = page.goto(server + "/models/nope")
+    assert missing is not None and missing.status == 404
+
+
+def test_datasets_and_a_dataset_page(tab: Page, server: str) -> None:
+    page = tab
+    page.goto(server + "/")
+    page.get_by_role("link", name="Datasets").click()
+    page.get_by_role("link", name="churn-train").click()
+    versions = page.locator("table.versions tbody tr")
+    expect(versions).to_have_count(2)
+    expect(versions.first).to_contain_text("<b>April</b>")  # text, not markup
+    files = page.locator("table.files tbody tr")
+    expect(files).to_have_count(2)  # the latest version: a.csv and b.csv
+    page.get_by_role("link", name="v1").click()
+    expect(page.get_by_role("heading", name="Files of churn-train@1")).to_be_visible()
+    expect(files).to_have_count(1)
+    reader = versions.nth(1).get_by_role("link").nth(1)  # the run that read v1
+    reader.click()
+    expect(page.get_by_text("churn-train@1 (training)")).to_be_visible()
+    missing = page.goto(server + "/datasets/nope")
     assert missing is not None and missing.status == 404
 
 

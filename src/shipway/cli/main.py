@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "server": (
         "shipway.cli.server",
         "server",
-        "Serve the platform API (and its docs at /docs) on the local home or SHIPWAY_DB_URL.",
+        "Serve the platform API (docs at /docs) and the web workspace (at /) on the home.",
     ),
     "demo": (
         "shipway.demo.command",

@@ -205,6 +205,39 @@ def model_page(request: Request, services: Services, name: str) -> HTMLResponse:
     return render("model.html", request=request, model=model, versions=versions, moves=moves)
 
 
+MAX_FILES = 200  # files listed on a dataset page; the count says how many there are
+
+
+@router.get("/datasets", response_class=HTMLResponse)
+@page("viewer")
+def datasets_page(request: Request, services: Services) -> HTMLResponse:
+    """Every dataset with its latest version."""
+    return render("datasets.html", request=request, datasets=services.datasets.list_datasets())
+
+
+@router.get("/datasets/{name}", response_class=HTMLResponse)
+@page("viewer")
+def dataset_page(
+    request: Request, services: Services, name: str, version: int | None = None
+) -> HTMLResponse:
+    """One dataset: its versions (newest first) with the runs that read each, and the
+    files of one version (the latest unless ``version`` is given)."""
+    versions = sorted(services.datasets.versions(name), key=lambda v: -v.version)
+    shown = services.datasets.get(f"{name}@{version}" if version else name)
+    files = services.datasets.manifest(shown)
+    used = {v.version: services.datasets.used_by(v.ref) for v in versions}
+    return render(
+        "dataset.html",
+        request=request,
+        name=name,
+        versions=versions,
+        shown=shown,
+        files=files[:MAX_FILES],
+        file_count=len(files),
+        used=used,
+    )
+
+
 def _default_columns(found: Sequence[Run]) -> list[str]:
     params = sorted({k for r in found for k in r.params})
     metrics = sorted({k for r in found for k in r.metrics})
