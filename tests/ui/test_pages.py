@@ -113,16 +113,16 @@ def test_home_to_runs_sort_filter_and_pages(tab: Page, server: str) -> None:
     rows = page.locator("table.runs tbody tr")
     expect(rows).to_have_count(4)
     # the hostile name is text, never markup
-    expect(page.get_by_role("cell", name=HOSTILE)).to_be_visible()
+    expect(page.get_by_role("cell", name=HOSTILE, exact=True)).to_be_visible()
     assert page.locator("table.runs img").count() == 0
 
     page.get_by_role("link", name="metrics.acc").click()  # sort: highest first
     expect(page).to_have_url(server + "/runs?experiment=churn&order=metrics.acc+DESC")
-    expect(rows.first.locator("td").first).to_have_text("rf-1")
+    expect(rows.first.locator("td").nth(1)).to_have_text("rf-1")
     header = page.get_by_role("columnheader", name="metrics.acc")
     expect(header).to_have_attribute("aria-sort", "descending")
     page.get_by_role("link", name="metrics.acc").click()  # and back: lowest first
-    expect(rows.first.locator("td").first).to_have_text("rf-0")
+    expect(rows.first.locator("td").nth(1)).to_have_text("rf-0")
 
     page.get_by_label("Filter").fill("metrics.acc > 0.85 and")
     page.get_by_role("button", name="Search").click()
@@ -175,8 +175,9 @@ def test_models_and_a_model_page_with_its_alias_moves(tab: Page, server: str) ->
     page = tab
     page.goto(server + "/")
     page.get_by_role("link", name="Models").click()
+    expect(page).to_have_url(server + "/models")
     expect(page.get_by_role("heading", name="Models")).to_be_visible()
-    page.get_by_role("link", name="iris").click()
+    page.locator("table.models").get_by_role("link", name="iris").click()
     expect(page.get_by_role("heading", name="Model iris")).to_be_visible()
     versions = page.locator("table.versions tbody tr")
     expect(versions).to_have_count(2)
@@ -198,6 +199,7 @@ def test_datasets_and_a_dataset_page(tab: Page, server: str) -> None:
     page = tab
     page.goto(server + "/")
     page.get_by_role("link", name="Datasets").click()
+    expect(page).to_have_url(server + "/datasets")
     page.get_by_role("link", name="churn-train").click()
     versions = page.locator("table.versions tbody tr")
     expect(versions).to_have_count(2)
@@ -212,6 +214,27 @@ def test_datasets_and_a_dataset_page(tab: Page, server: str) -> None:
     expect(page.get_by_text("churn-train@1 (training)")).to_be_visible()
     missing = page.goto(server + "/datasets/nope")
     assert missing is not None and missing.status == 404
+
+
+def test_pick_runs_and_compare_them(tab: Page, server: str) -> None:
+    page = tab
+    page.goto(server + "/runs?experiment=churn")
+    page.get_by_label("pick rf-0").check()
+    page.get_by_label("pick rf-1").check()
+    page.get_by_role("button", name="Compare picked runs").click()
+    expect(page.get_by_role("heading", name="Compare 2 runs")).to_be_visible()
+    params = page.locator("section", has=page.get_by_role("heading", name="Params"))
+    expect(params.get_by_role("row", name="model rf rf")).to_be_visible()  # the same
+    expect(params.get_by_role("row", name="depth 4 3")).to_have_class("differs")
+    page.get_by_role("link", name="Show only the differences").click()
+    expect(params.get_by_role("row", name="model rf rf")).to_have_count(0)
+    expect(params.get_by_role("row", name="depth 4 3")).to_be_visible()
+    metrics = page.locator("section", has=page.get_by_role("heading", name="Metrics (latest)"))
+    expect(metrics.get_by_role("row", name="acc 0.93 0.81")).to_be_visible()
+    assert "diff=true" in page.url
+    empty = page.goto(server + "/compare")
+    assert empty is not None and empty.status == 400
+    expect(page.get_by_role("alert")).to_contain_text("pick runs to compare")
 
 
 def test_unknown_experiment_is_a_404_page(tab: Page, server: str) -> None:

@@ -205,6 +205,46 @@ def model_page(request: Request, services: Services, name: str) -> HTMLResponse:
     return render("model.html", request=request, model=model, versions=versions, moves=moves)
 
 
+MAX_COMPARED = 50  # runs one compare page shows side by side
+
+
+@router.get("/compare", response_class=HTMLResponse)
+@page("viewer")
+def compare_page(
+    request: Request,
+    services: Services,
+    run: list[str] = Query(default=[]),  # noqa: B008 - FastAPI's way
+    diff: bool = False,
+) -> HTMLResponse:
+    """Runs side by side: their params and latest metrics, one row per key; with
+    ``diff`` only the keys whose values differ between the runs."""
+    ids = list(dict.fromkeys(run))
+    if not ids:
+        raise errors.InvalidInput("pick runs to compare: tick them in the runs table")
+    if len(ids) > MAX_COMPARED:
+        raise errors.InvalidInput(f"compare at most {MAX_COMPARED} runs at once")
+    runs = [services.tracking.get_run(i) for i in ids]  # a 404 page for an unknown id
+    sections = []
+    for title, kind in (("Params", "params"), ("Metrics (latest)", "metrics")):
+        keys = sorted({k for r in runs for k in getattr(r, kind)})
+        rows = []
+        for key in keys:
+            values = [getattr(r, kind).get(key) for r in runs]
+            differs = len({repr(v) for v in values}) > 1
+            if differs or not diff:
+                rows.append({"key": key, "cells": values, "differs": differs})
+        sections.append({"title": title, "rows": rows, "keys": len(keys)})
+    query = [("run", i) for i in ids]
+    return render(
+        "compare.html",
+        request=request,
+        runs=runs,
+        sections=sections,
+        diff=diff,
+        toggle_url="/compare?" + urlencode(query if diff else [*query, ("diff", "true")]),
+    )
+
+
 MAX_FILES = 200  # files listed on a dataset page; the count says how many there are
 
 
