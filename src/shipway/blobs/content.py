@@ -11,7 +11,7 @@ import blake3
 
 from shipway.blobs.atomic import atomic_writer
 from shipway.blobs.backends import CHUNK_SIZE, TEMP_PREFIX, ByteBackend
-from shipway.blobs.hashing import check_digest, hash_bytes, hash_file_sized
+from shipway.blobs.hashing import blob_key, hash_bytes, hash_file_sized
 from shipway.errors import IntegrityError
 
 
@@ -37,8 +37,7 @@ class ContentStore:
     @staticmethod
     def key(digest: str) -> str:
         """The backend key of ``digest``; raises ``InvalidInput`` for a malformed digest."""
-        check_digest(digest)
-        return f"{digest[:2]}/{digest}"
+        return blob_key(digest)
 
     def put_file(self, path: Path) -> tuple[str, int]:
         """Store the file at ``path`` (which must not change meanwhile); ``(digest, size)``."""

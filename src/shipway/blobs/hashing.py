@@ -62,3 +62,9 @@ def check_digest(digest: str) -> str:
             "(a BLAKE3 digest)"
         )
     return digest
+
+
+def blob_key(digest: str) -> str:
+    """The backend key of a blob: ``ab/abcdef…`` (``InvalidInput`` for a malformed digest)."""
+    check_digest(digest)
+    return f"{digest[:2]}/{digest}"

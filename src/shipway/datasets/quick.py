@@ -22,11 +22,12 @@ from urllib.parse import quote
 
 import orjson
 
-from shipway.blobs.hashing import hash_bytes
+from shipway.blobs.hashing import blob_key, hash_bytes
 from shipway.config import Settings
 from shipway.datasets import manifest as mf
 from shipway.datasets.snapshot import Progress
 from shipway.datasets.workdir import scan_manifest, state_status
+from shipway.errors import InvalidInput
 from shipway.records import DatasetVersion
 
 # the columns ``store.datasets`` reads for a version, in the record's order
@@ -93,12 +94,13 @@ def files(settings: Settings, version: DatasetVersion) -> mf.State | None:
     and the full path reports what is wrong."""
     digest = version.manifest_digest
     try:
-        data = (Path(settings.blob_location) / digest[:2] / digest).read_bytes()
+        key = blob_key(digest)  # laid out in the folder as blobs/local.py does
+        data = Path(settings.blob_location).joinpath(*key.split("/")).read_bytes()
         if hash_bytes(data) != digest:
             return None
         rows = orjson.loads(data)["files"]
         return {r["path"]: (r.get("digest"), r.get("link"), r.get("mode", 0o644)) for r in rows}
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+    except (OSError, InvalidInput, orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
         return None
 
 

@@ -121,7 +121,11 @@ def digests(
 def scan(root: Path, cache: StatCache | None, progress: Progress | None = None) -> Snapshot:
     """Walk and hash ``root``; nothing is stored yet."""
     found = walk(root)
-    by_path = digests(found.files, cache, progress)
+    return snapshot_of(found, digests(found.files, cache, progress))
+
+
+def snapshot_of(found: Walk, by_path: dict[str, str]) -> Snapshot:
+    """The snapshot of a walk whose files are hashed (``by_path``)."""
     entries = list(found.links)
     entries.extend(ManifestEntry(f.rel, f.size, by_path[f.path], f.mode) for f in found.files)
     entries.sort(key=lambda e: e.path)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from shipway.datasets import manifest as mf
-from shipway.datasets.snapshot import Progress, Snapshot, digests, scan
+from shipway.datasets.snapshot import Progress, Snapshot, digests, snapshot_of
 from shipway.datasets.statcache import StatCache
 from shipway.errors import InvalidInput
 from shipway.records import ManifestEntry
@@ -18,16 +18,13 @@ from shipway.records import ManifestEntry
 
 def scan_with_cache(path: Path, home: Path, progress: Progress | None = None) -> Snapshot:
     """Walk and hash ``path``, using and updating the home's stat cache."""
-    cache = StatCache(home / "cache" / "stat.sqlite")
-    try:
-        return scan(Path(path), cache, progress)
-    finally:
-        cache.close()
+    return snapshot_of(*_walk_hashed(path, home, progress))
 
 
 def _walk_hashed(
     path: Path, home: Path, progress: Progress | None = None
 ) -> tuple[mf.Walk, dict[str, str]]:
+    """Walk ``path`` and hash its files, using and updating the home's stat cache."""
     found = mf.walk(Path(path))
     cache = StatCache(home / "cache" / "stat.sqlite")
     try:

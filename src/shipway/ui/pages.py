@@ -133,14 +133,13 @@ def runs(
 ) -> HTMLResponse:
     """The runs of one or more experiments (all when none is named): filtered, ordered,
     a page at a time, with the columns asked for."""
-    for ref in experiment:
-        services.tracking.get_experiment(int(ref) if ref.isdigit() else ref)  # 404 if unknown
+    refs: list[str | int] = [int(r) if r.isdigit() else r for r in experiment]
     problem = None
     found: Sequence[Run] = ()
     next_cursor = None
     try:
-        result = services.tracking.search_runs(
-            experiment or None,
+        result = services.tracking.search_runs(  # an unknown experiment: a 404 page
+            refs or None,
             filter=filter or None,
             order_by=order,
             limit=limit,
