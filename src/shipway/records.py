@@ -127,6 +127,21 @@ class MetricPoint(Record):
 
 
 @dataclasses.dataclass(frozen=True)
+class MetricSeries(Record):
+    """One run's metric as chart data: parallel x and y arrays, thinned on the server to
+    about the chart's width (``shown`` of the ``total`` logged points fell in the x range
+    asked for; ``nonfinite`` NaN or infinite points were left out)."""
+
+    run_id: str
+    key: str
+    x: list[float]
+    y: list[float]
+    total: int
+    shown: int
+    nonfinite: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
 class GitInfo(Record):
     commit: str | None = None
     branch: str | None = None

@@ -305,3 +305,28 @@ def test_an_experiment_named_like_a_number(client: sw.Client) -> None:
 def test_bad_events_cursor_is_a_clear_error(client: sw.Client) -> None:
     with pytest.raises(errors.InvalidInput, match="cursor"):
         client.list_events(cursor="abc")
+
+
+def test_metric_series_are_thinned_on_the_server_keeping_spikes(client: sw.Client) -> None:
+    with sw.start_run(client=client, capture=False) as run:
+        for step in range(5000):
+            run.log_metric("loss", 100.0 if step == 1234 else 1.0 / (step + 1), step=step)
+        run.log_metric("acc", 0.5, step=0)
+    with sw.start_run(client=client, capture=False) as other:
+        other.log_metric("loss", 2.0, step=0)
+    found = client.tracking.metric_series([run.id, other.id], ["loss"], points=200)
+    assert [(s.run_id, s.key) for s in found] == [(run.id, "loss"), (other.id, "loss")]
+    thinned = found[0]
+    assert thinned.total == 5000 and thinned.shown == 5000 and len(thinned.x) <= 200
+    assert 100.0 in thinned.y and thinned.x[0] == 0.0 and thinned.x[-1] == 4999.0
+    assert found[1].y == [2.0]
+    every = client.tracking.metric_series([run.id])  # all of the run's metrics
+    assert sorted(s.key for s in every) == ["acc", "loss"]
+    zoomed = client.tracking.metric_series([run.id], ["loss"], x_min=1000, x_max=1099)
+    assert zoomed[0].x == [float(s) for s in range(1000, 1100)]
+    with pytest.raises(errors.NotFound, match=r"no run with id 'nope'"):
+        client.tracking.metric_series(["nope"])
+    with pytest.raises(errors.NotFound, match=r"'lost'.*their metrics: acc, loss"):
+        client.tracking.metric_series([run.id], ["lost"])
+    with pytest.raises(errors.InvalidInput, match=r"points must be an integer from 8"):
+        client.tracking.metric_series([run.id], points=3)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -63,6 +64,11 @@ def server(settings: Settings) -> Iterator[str]:
             services.tracking.log_metric_series(run.id, {"acc": point})
             if i == 1:
                 services.tracking.set_tags(run.id, {"note": "<script>alert(2)</script>"})
+                steps = range(5000)
+                loss = array("d", [9.0 if s == 1234 else 1 / (s + 1) for s in steps])
+                stamps = array("q", [now + 10 * s for s in steps])
+                curve = Series(loss, array("q", steps), stamps)
+                services.tracking.log_metric_series(run.id, {"loss": curve})
                 report = settings.home.parent / "report.txt"
                 report.write_text("fine")
                 services.artifacts.log_path(run.id, report, None)
@@ -171,6 +177,65 @@ def test_run_page_shows_what_the_run_holds(tab: Page, server: str) -> None:
     expect(page.get_by_role("alert")).to_contain_text("not-a-run")
 
 
+def _drawn_pixels(page: Page) -> int:
+    """How many pixels of the chart's canvas are not blank."""
+    return int(
+        page.evaluate(
+            """() => {
+              const c = document.querySelector('[data-chart] canvas');
+              const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+              let n = 0;
+              for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+              return n;
+            }"""
+        )
+    )
+
+
+def test_run_page_charts_its_metrics_with_settings_in_the_url(tab: Page, server: str) -> None:
+    page = tab
+    page.goto(server + "/runs?experiment=churn&order=metrics.acc+DESC")
+    page.get_by_role("link", name="rf-1").click()
+    chart = page.locator("[data-chart]")
+    expect(chart).to_have_attribute("data-drawn", re.compile(r"^[1-9]\d*$"))
+    assert _drawn_pixels(page) > 500  # lines on the canvas, not just an empty frame
+    note = page.locator("[data-chart-note]")
+    expect(note).to_contain_text("2 series, 5,001 points logged")  # acc's 1 and loss's 5000
+    drawn = int(chart.get_attribute("data-drawn") or 0)
+    assert drawn < 5001  # thinned on the server
+    page.get_by_label("acc").uncheck()  # loss alone
+    expect(note).to_contain_text("1 series, 5,000 points logged")
+    page.get_by_label("log scale").check()
+    expect(page).to_have_url(re.compile(r"log=true"))
+    page.get_by_label("x").select_option("relative")
+    expect(page).to_have_url(re.compile(r"x=relative"))
+    expect(chart).to_have_attribute("data-drawn", re.compile(r"^[1-9]\d*$"))
+    # a shared link opens the same view
+    page.goto(page.url)
+    expect(page.get_by_label("log scale")).to_be_checked()
+    expect(page.get_by_label("acc")).not_to_be_checked()
+    # zoom: drag across the middle; the range is fetched again in full detail
+    page.get_by_label("x").select_option("step")
+    expect(page).to_have_url(re.compile(r"x=step"))
+    box = page.locator("[data-chart] .u-over").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.3, y, steps=5)
+    page.mouse.up()
+    expect(page).to_have_url(re.compile(r"x_min=\d"))
+    expect(note).to_contain_text(re.compile(r"1 series, 5,000 points logged, \d+ drawn"))
+    query = parse_qs(urlsplit(page.url).query)
+    low, high = float(query["x_min"][0]), float(query["x_max"][0])
+    assert 500 < low < high < 2000
+    data = httpx.get(server + "/ui/series", params={"run": query.get("run", []), "key": "loss"})
+    assert data.status_code == 400  # no run named: the API's error envelope
+    assert "name at least one run" in data.json()["error"]["message"]
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
 def test_models_and_a_model_page_with_its_alias_moves(tab: Page, server: str) -> None:
     page = tab
     page.goto(server + "/")
@@ -232,6 +297,20 @@ def test_pick_runs_and_compare_them(tab: Page, server: str) -> None:
     metrics = page.locator("section", has=page.get_by_role("heading", name="Metrics (latest)"))
     expect(metrics.get_by_role("row", name="acc 0.93 0.81")).to_be_visible()
     assert "diff=true" in page.url
+    # curves overlaid, one series per run; parallel coordinates and a scatter of two axes
+    curves = page.locator("[data-chart]")
+    expect(curves).to_have_attribute("data-drawn", "2")  # acc: one point per run
+    expect(page.locator("[data-chart-note]")).to_contain_text("2 series")
+    parallel = page.locator("[data-plot=parallel]")
+    expect(parallel).to_have_attribute("data-drawn", "2")
+    expect(parallel.locator("canvas")).to_have_count(1)
+    scatter = page.locator("[data-plot=scatter]")
+    expect(scatter).to_have_attribute("data-drawn", "2")
+    page.locator("select[name=sy]").select_option("params.depth")
+    expect(page).to_have_url(re.compile(r"sy=params.depth"))
+    page.get_by_label("smoothing").fill("0.5")  # the curves' settings keep the scatter's
+    expect(page).to_have_url(re.compile(r"smooth=0.5.*sy=params.depth|sy=params.depth.*smooth=0.5"))
+    assert page.console_errors == []  # type: ignore[attr-defined]
     empty = page.goto(server + "/compare")
     assert empty is not None and empty.status == 400
     expect(page.get_by_role("alert")).to_contain_text("pick runs to compare")

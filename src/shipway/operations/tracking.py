@@ -9,10 +9,11 @@ from typing import Any, Literal, Protocol
 from shipway.errors import Conflict, FilterSyntaxError, ParamConflict
 from shipway.operations.declare import op
 from shipway.operations.types import Limit, Name
-from shipway.records import Experiment, GitInfo, MetricPoint, Page, Run
+from shipway.records import Experiment, GitInfo, MetricPoint, MetricSeries, Page, Run
 
 DS = "data-scientist"
 Status = Literal["running", "finished", "failed", "killed"]
+XAxis = Literal["step", "time", "relative"]
 
 
 class Tracking(Protocol):
@@ -112,6 +113,23 @@ class Tracking(Protocol):
     ) -> Page[MetricPoint]:
         """A metric's points in logging order, a page at a time (all of them without
         ``limit``)."""
+        ...
+
+    @op("GET", "/metrics/series", role="viewer", key="series", wire={"runs": "run", "keys": "key"})
+    def metric_series(
+        self,
+        runs: Sequence[str],
+        keys: Sequence[str] = (),
+        *,
+        x: XAxis = "step",
+        points: int = 1000,
+        x_min: float | None = None,
+        x_max: float | None = None,
+    ) -> list[MetricSeries]:
+        """Chart data for runs' metrics (all of each run's unless ``key`` is named): x and
+        y arrays per series, on x = step, time (ms) or relative (s since the run started),
+        within [x_min, x_max], each thinned on the server to at most ``points`` points
+        (first, lowest, highest and last per x bucket, so spikes survive)."""
         ...
 
     @op("POST", "/runs/search", role="viewer", key="runs", errors=(FilterSyntaxError,))

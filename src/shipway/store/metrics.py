@@ -74,6 +74,12 @@ def _update_latest(conn: Connection, run_pk: int, batch: Mapping[str, Series]) -
 
 def history(conn: Connection, run_pk: int, key: str) -> Iterator[tuple[float, int, int]]:
     """Every point of one series in logged order, as (value, step, timestamp)."""
+    for values, steps, stamps in chunks(conn, run_pk, key):
+        yield from zip(unpack("d", values), unpack("q", steps), unpack("q", stamps), strict=True)
+
+
+def chunks(conn: Connection, run_pk: int, key: str) -> list[tuple[bytes, bytes, bytes]]:
+    """One series' stored chunks in logged order, as packed (values, steps, timestamps)."""
     rows = conn.execute(
         sa.select(
             metric_chunks.c["values"], metric_chunks.c["steps"], metric_chunks.c["timestamps"]
@@ -81,11 +87,7 @@ def history(conn: Connection, run_pk: int, key: str) -> Iterator[tuple[float, in
         .where(metric_chunks.c.run_pk == run_pk, metric_chunks.c.key == key)
         .order_by(metric_chunks.c.id)
     )
-    for row in rows:
-        values = unpack("d", row.values)
-        steps = unpack("q", row.steps)
-        stamps = unpack("q", row.timestamps)
-        yield from zip(values, steps, stamps, strict=True)
+    return [(bytes(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
 
 
 def keys(conn: Connection, run_pk: int) -> Sequence[str]:

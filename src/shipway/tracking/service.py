@@ -25,6 +25,7 @@ from shipway.records import (
     Experiment,
     GitInfo,
     MetricPoint,
+    MetricSeries,
     Page,
     Run,
     Series,
@@ -39,6 +40,8 @@ from shipway.tracking import validation as check
 
 DEFAULT_EXPERIMENT = "Default"
 MAX_PAGE = 1000
+MAX_SERIES_RUNS = 100  # runs in one chart request
+MAX_SERIES = 1000  # series in one chart request
 
 
 def now_ms() -> int:
@@ -329,6 +332,62 @@ class TrackingService:
                 known = ", ".join(metrics_repo.keys(conn, pk)) or "none"
                 raise NotFound(f"run {run_id} has no metric {key!r}; its metrics: {known}")
         return Page(points, None)
+
+    def metric_series(
+        self,
+        runs: Sequence[str],
+        keys: Sequence[str] = (),
+        *,
+        x: str = "step",
+        points: int = 1000,
+        x_min: float | None = None,
+        x_max: float | None = None,
+    ) -> list[MetricSeries]:
+        """Chart data: the metric series of each run (all its metrics unless ``keys`` are
+        named), on x = step, time or relative, within [x_min, x_max], each thinned to at most
+        ``points`` points on the server (first/min/max/last per x bucket)."""
+        from shipway.tracking import series  # numpy: only charts pay for importing it
+
+        series.check_axis(x, points)
+        ids = list(dict.fromkeys(runs))
+        if not ids:
+            raise InvalidInput("name at least one run (run=ID, repeated for several)")
+        if len(ids) > MAX_SERIES_RUNS:
+            raise InvalidInput(f"chart at most {MAX_SERIES_RUNS} runs at once, got {len(ids)}")
+        wanted = list(dict.fromkeys(keys))
+        out: list[MetricSeries] = []
+        with self.db.read() as conn:
+            pks = [self._run_pk(conn, i) for i in ids]  # an unknown run: NotFound
+            found = runs_repo.load(conn, pks)
+            known_any: set[str] = set()
+            for run, pk in zip(found, pks, strict=True):
+                known = metrics_repo.keys(conn, pk)
+                known_any.update(known)
+                for key in wanted or known:
+                    if key not in known:
+                        continue  # a compared run need not log every key
+                    chunks = metrics_repo.chunks(conn, pk, key)
+                    out.append(
+                        series.build(
+                            run.id,
+                            key,
+                            chunks,
+                            x=x,
+                            start_ms=run.start_time,
+                            points=points,
+                            x_min=x_min,
+                            x_max=x_max,
+                        )
+                    )
+                    if len(out) > MAX_SERIES:
+                        raise InvalidInput(
+                            f"that is more than {MAX_SERIES} series; name fewer runs or keys"
+                        )
+        missing = [k for k in wanted if k not in known_any]
+        if missing:
+            logged = ", ".join(sorted(known_any)) or "none"
+            raise NotFound(f"no run named logs metric {missing[0]!r}; their metrics: {logged}")
+        return out
 
     # search ----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from shipway.errors import InvalidInput, InvalidPath
 from shipway.records import KEY_LEN, PARAM_VALUE_LEN
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+X_AXES = ("step", "time", "relative")  # what a metric chart's x can be (tracking/series.py)
 
 
 def check_key(kind: str, key: Any) -> str:

@@ -12,6 +12,7 @@ link shows the same view to whoever opens it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import inspect
@@ -21,8 +22,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -30,6 +32,7 @@ from shipway import errors
 from shipway.http_status import status_for
 from shipway.records import Run
 from shipway.services import Services
+from shipway.tracking.validation import X_AXES
 
 STATIC = Path(__file__).parent / "static"
 CSP = (
@@ -77,6 +80,13 @@ def render(template: str, code: int = 200, **context: Any) -> HTMLResponse:
     return response
 
 
+def caller(request: Request, role: str) -> Services:
+    """The services acting as the request's caller, once their role allows ``role``."""
+    base: Services = request.app.state.services
+    headers = request.headers
+    return base.as_caller(headers.get("authorization"), headers.get("x-shipway-user"), role)
+
+
 def page(role: str) -> Callable[[Callable[..., HTMLResponse]], Callable[..., HTMLResponse]]:
     """A page handler that gets the services acting as the caller (``role`` at least)
     as its first argument after the request; errors become error pages."""
@@ -85,12 +95,7 @@ def page(role: str) -> Callable[[Callable[..., HTMLResponse]], Callable[..., HTM
         @functools.wraps(handler)
         def run(request: Request, *args: Any, **kwargs: Any) -> HTMLResponse:
             try:
-                base: Services = request.app.state.services
-                headers = request.headers
-                services = base.as_caller(
-                    headers.get("authorization"), headers.get("x-shipway-user"), role
-                )
-                return handler(request, services, *args, **kwargs)
+                return handler(request, caller(request, role), *args, **kwargs)
             except errors.ShipwayError as exc:
                 status = status_for(exc)
                 return render("error.html", status, status=status, error=exc, request=request)
@@ -170,20 +175,61 @@ def runs(
     )
 
 
+MAX_CHARTED = 10  # series a chart draws by default
+
+
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 @page("viewer")
-def run_page(request: Request, services: Services, run_id: str) -> HTMLResponse:
-    """One run: params, latest metrics, tags, git, the dataset versions it read and its
-    artifacts."""
+def run_page(
+    request: Request,
+    services: Services,
+    run_id: str,
+    key: list[str] = Query(default=[]),  # noqa: B008 - FastAPI's way
+    x: str = "step",
+    log: bool = False,
+    smooth: float = Query(default=0.0, ge=0.0, le=0.99),
+) -> HTMLResponse:
+    """One run: params, latest metrics (charted, the chart's settings in the URL), tags,
+    git, the dataset versions it read and its artifacts."""
     run = services.tracking.get_run(run_id)  # a 404 page when unknown
+    keys = sorted(run.metrics)
+    chart = {
+        "metrics": keys,
+        "chosen": [k for k in key if k in run.metrics] or keys[:MAX_CHARTED],
+        "x": x if x in X_AXES else "step",
+        "log": log,
+        "smooth": smooth,
+        "src": urlencode([("run", run.id)]),
+        "labels": {run.id: run.name or run.id[:8]},
+        "hidden": [],
+    }
     return render(
         "run.html",
         request=request,
         run=run,
+        chart=chart,
         inputs=services.datasets.inputs(run.id),
         artifacts=services.artifacts.list(run.id),
         experiment_url=_url({"experiment": [run.experiment]}),
     )
+
+
+@router.get("/ui/series")
+def series_data(
+    request: Request,
+    run: list[str] = Query(default=[]),  # noqa: B008 - FastAPI's way
+    key: list[str] = Query(default=[]),  # noqa: B008
+    x: str = "step",
+    points: int = 1000,
+    x_min: float | None = None,
+    x_max: float | None = None,
+) -> Response:
+    """Chart data for the pages' charts (JSON; errors in the API's error envelope)."""
+    found = caller(request, "viewer").tracking.metric_series(
+        run, key, x=x, points=points, x_min=x_min, x_max=x_max
+    )
+    body = orjson.dumps({"series": [dataclasses.asdict(s) for s in found]})
+    return Response(body, media_type="application/json")
 
 
 @router.get("/models", response_class=HTMLResponse)
@@ -204,7 +250,7 @@ def model_page(request: Request, services: Services, name: str) -> HTMLResponse:
     return render("model.html", request=request, model=model, versions=versions, moves=moves)
 
 
-MAX_COMPARED = 50  # runs one compare page shows side by side
+MAX_COMPARED = 100  # runs one compare page shows side by side
 
 
 @router.get("/compare", response_class=HTMLResponse)
@@ -214,9 +260,16 @@ def compare_page(
     services: Services,
     run: list[str] = Query(default=[]),  # noqa: B008 - FastAPI's way
     diff: bool = False,
+    key: list[str] = Query(default=[]),  # noqa: B008
+    x: str = "step",
+    log: bool = False,
+    smooth: float = Query(default=0.0, ge=0.0, le=0.99),
+    sx: str = "",
+    sy: str = "",
 ) -> HTMLResponse:
-    """Runs side by side: their params and latest metrics, one row per key; with
-    ``diff`` only the keys whose values differ between the runs."""
+    """Runs side by side: their curves overlaid, their params and latest metrics one row
+    per key (with ``diff`` only the keys whose values differ), parallel coordinates over
+    every param and metric, and a scatter of any two (``sx``, ``sy``)."""
     ids = list(dict.fromkeys(run))
     if not ids:
         raise errors.InvalidInput("pick runs to compare: tick them in the runs table")
@@ -227,19 +280,48 @@ def compare_page(
     for title, kind in (("Params", "params"), ("Metrics (latest)", "metrics")):
         keys = sorted({k for r in runs for k in getattr(r, kind)})
         rows = []
-        for key in keys:
-            values = [getattr(r, kind).get(key) for r in runs]
+        for name in keys:
+            values = [getattr(r, kind).get(name) for r in runs]
             differs = len({repr(v) for v in values}) > 1
             if differs or not diff:
-                rows.append({"key": key, "cells": values, "differs": differs})
+                rows.append({"key": name, "cells": values, "differs": differs})
         sections.append({"title": title, "rows": rows, "keys": len(keys)})
     query = [("run", i) for i in ids]
+    metric_keys = sorted({k for r in runs for k in r.metrics})
+    axes = [f"params.{k}" for k in sorted({k for r in runs for k in r.params})]
+    axes += [f"metrics.{k}" for k in metric_keys]
+    labels = {r.id: r.name or r.id[:8] for r in runs}
+    chart = {
+        "metrics": metric_keys,
+        "chosen": [k for k in key if k in metric_keys] or metric_keys[:1],
+        "x": x if x in X_AXES else "step",
+        "log": log,
+        "smooth": smooth,
+        "src": urlencode(query),
+        "labels": labels,
+        "hidden": [*query, *([("diff", "true")] if diff else [])],
+    }
+    first_metric = next((a for a in axes if a.startswith("metrics.")), axes[-1] if axes else "")
+    scatter = {  # by default the first param against the first metric
+        "x": sx if sx in axes else (axes[0] if axes else ""),
+        "y": sy if sy in axes else first_metric,
+    }
+    plot = {
+        "axes": axes,
+        "runs": [
+            {"id": r.id, "label": labels[r.id], "values": [_value(r, a) for a in axes]}
+            for r in runs
+        ],
+        "scatter": scatter,
+    }
     return render(
         "compare.html",
         request=request,
         runs=runs,
         sections=sections,
         diff=diff,
+        chart=chart,
+        plot=plot,
         toggle_url="/compare?" + urlencode(query if diff else [*query, ("diff", "true")]),
     )
 
