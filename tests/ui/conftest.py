@@ -4,11 +4,20 @@ machines. (pytest-playwright is not used: its base-url plugin errors on this pyt
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from shipway.config import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 # as root, with no network: no sandbox, and none of Chromium's background connections
@@ -48,3 +57,46 @@ def tab(browser: Browser) -> Iterator[Page]:
     )
     yield page
     context.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def serve() -> object:
+    """``serve(settings, auth=False)``: a context manager running `shipway server`."""
+    return _serve
+
+
+@contextlib.contextmanager
+def _serve(settings: Settings, *, auth: bool = False) -> Iterator[str]:
+    """`shipway server` over ``settings``' home and database, as its own process; its URL."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPWAY_")}
+    env |= {"SHIPWAY_HOME": str(settings.home), "SHIPWAY_DB_URL": settings.database_url}
+    flag = "--auth" if auth else "--no-auth"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shipway", "server", "--port", str(port), flag],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start: {proc.stderr.read()!r}")  # type: ignore[union-attr]
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

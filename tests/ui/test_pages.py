@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
-import socket
-import subprocess
-import sys
 import time
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -21,6 +18,7 @@ from shipway.config import Settings
 from shipway.records import Series
 from shipway.services import Services
 
+Serve = Callable[..., contextlib.AbstractContextManager[str]]
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
@@ -44,14 +42,8 @@ def _register_models(settings: Settings) -> None:
         client.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def server(settings: Settings) -> Iterator[str]:
+def server(settings: Settings, serve: Serve) -> Iterator[str]:
     """A seeded home served by `shipway server` in a subprocess; its URL."""
     services = Services.open(settings, actor="ana")
     try:
@@ -83,31 +75,8 @@ def server(settings: Settings) -> Iterator[str]:
     finally:
         services.close()
     _register_models(settings)
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPWAY_")}
-    env |= {"SHIPWAY_HOME": str(settings.home), "SHIPWAY_DB_URL": settings.database_url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "shipway", "server", "--port", str(port), "--no-auth"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start: {proc.stderr.read()!r}")  # type: ignore[union-attr]
-            time.sleep(0.1)
+    with serve(settings) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_home_to_runs_sort_filter_and_pages(tab: Page, server: str) -> None:
@@ -252,7 +221,19 @@ def test_models_and_a_model_page_with_its_alias_moves(tab: Page, server: str) ->
     expect(moves).to_have_count(2)
     expect(moves.first).to_contain_text("better recall")  # newest first
     expect(moves.nth(1)).to_contain_text("first cut")
-    versions.first.get_by_role("link").click()  # to the run that made it
+    # the version page: its card, without a contract nothing to gate or sign
+    versions.first.get_by_role("link", name="v2", exact=True).click()
+    expect(page.get_by_role("heading", name="iris v2")).to_be_visible()
+    signature = page.locator("table.signature tbody tr")
+    expect(signature).to_have_count(4)  # iris's four measurements
+    expect(signature.first).to_contain_text("sepal length (cm)")
+    expect(page.get_by_text("No contract: nothing to check against.")).to_be_visible()
+    expect(page.get_by_role("button", name="Promote to production")).to_be_visible()  # admin
+    page.get_by_role("link", name="iris", exact=True).first.click()
+    lanes = page.locator("svg.timeline g.lane")
+    expect(lanes).to_have_count(1)  # staging: v1 then v2
+    expect(lanes.first.locator("rect.segment")).to_have_count(2)
+    versions.first.get_by_role("link", name=re.compile("^run ")).click()  # the run that made it
     expect(page.get_by_role("heading", name="Run")).to_be_visible()
     artifacts = page.locator("section", has=page.get_by_role("heading", name="Artifacts"))
     expect(artifacts.locator("td", has_text="model/").first).to_be_visible()  # its package

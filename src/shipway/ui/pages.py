@@ -1,10 +1,6 @@
-"""The pages: the home page ("what is going on") and the runs table.
-
-Each page reads through the services acting as the caller (``Services.as_caller``, as the
-API does: with auth on, a bearer token; the browser sign-in page is not built yet) and
-renders a template; an error a page meets becomes an HTML page with the error's status
-and message (a 404 for an unknown experiment; a bad filter is shown with a caret under
-it), never a traceback.
+"""The reading pages: home ("what is going on"), runs, a run, compare, datasets, and the
+charts' data. (Models are in ``models.py``, sign-in in ``signin.py``; what every page
+shares in ``web.py``.)
 
 Every view's state is in its URL (experiments, filter, order, columns, page cursor), so a
 link shows the same view to whoever opens it.
@@ -13,11 +9,7 @@ link shows the same view to whoever opens it.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import functools
-import inspect
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -26,87 +18,15 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from shipway import errors
-from shipway.http_status import status_for
 from shipway.records import Run
 from shipway.services import Services
 from shipway.tracking.validation import X_AXES
+from shipway.ui.web import caller, page, render
 
 STATIC = Path(__file__).parent / "static"
-CSP = (
-    "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "object-src 'none'"
-)
 MAX_COLUMNS = 12  # columns offered by default: the keys the page's runs have, up to this
-ENV = Environment(
-    loader=PackageLoader("shipway.ui", "templates"),
-    autoescape=select_autoescape(["html"], default=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-
-def _when(ms: int | None) -> str:
-    if ms is None:
-        return ""
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M")
-
-
-def _number(value: Any) -> str:
-    if isinstance(value, float):
-        return "NaN" if math.isnan(value) else f"{value:.4g}"
-    return "" if value is None else str(value)
-
-
-def _duration(run: Run) -> str:
-    if run.end_time is None:
-        return ""
-    seconds = (run.end_time - run.start_time) / 1000
-    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
-
-
-ENV.filters.update(when=_when, number=_number)
-ENV.globals.update(duration=_duration)
-
-
-def render(template: str, code: int = 200, **context: Any) -> HTMLResponse:
-    """A page with the workspace's security headers, answered with status ``code``."""
-    response = HTMLResponse(ENV.get_template(template).render(**context), status_code=code)
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
-
-
-def caller(request: Request, role: str) -> Services:
-    """The services acting as the request's caller, once their role allows ``role``."""
-    base: Services = request.app.state.services
-    headers = request.headers
-    return base.as_caller(headers.get("authorization"), headers.get("x-shipway-user"), role)
-
-
-def page(role: str) -> Callable[[Callable[..., HTMLResponse]], Callable[..., HTMLResponse]]:
-    """A page handler that gets the services acting as the caller (``role`` at least)
-    as its first argument after the request; errors become error pages."""
-
-    def decorate(handler: Callable[..., HTMLResponse]) -> Callable[..., HTMLResponse]:
-        @functools.wraps(handler)
-        def run(request: Request, *args: Any, **kwargs: Any) -> HTMLResponse:
-            try:
-                return handler(request, caller(request, role), *args, **kwargs)
-            except errors.ShipwayError as exc:
-                status = status_for(exc)
-                return render("error.html", status, status=status, error=exc, request=request)
-
-        # FastAPI reads the parameters from the signature: drop ``services``
-        signature = inspect.signature(handler)
-        params = [p for name, p in signature.parameters.items() if name != "services"]
-        run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
-        return run
-
-    return decorate
 
 
 router = APIRouter(include_in_schema=False)
@@ -230,24 +150,6 @@ def series_data(
     )
     body = orjson.dumps({"series": [dataclasses.asdict(s) for s in found]})
     return Response(body, media_type="application/json")
-
-
-@router.get("/models", response_class=HTMLResponse)
-@page("viewer")
-def models_page(request: Request, services: Services) -> HTMLResponse:
-    """Every registered model with its latest version and aliases."""
-    return render("models.html", request=request, models=services.registry.list_models())
-
-
-@router.get("/models/{name}", response_class=HTMLResponse)
-@page("viewer")
-def model_page(request: Request, services: Services, name: str) -> HTMLResponse:
-    """One model: its versions (newest first) with their aliases, and every alias move
-    with who made it, when and why."""
-    model = services.registry.get_model(name)  # a 404 page when unknown
-    versions = sorted(services.registry.list_versions(name), key=lambda v: -v.version)
-    moves = sorted(services.registry.history(name), key=lambda e: -e.time)
-    return render("model.html", request=request, model=model, versions=versions, moves=moves)
 
 
 MAX_COMPARED = 100  # runs one compare page shows side by side
@@ -396,6 +298,10 @@ def _url(state: dict[str, Any], **change: Any) -> str:
 
 
 def install(app: Any) -> None:
-    """Add the pages and their assets to the platform app."""
+    """Add the pages, their forms and their assets to the platform app."""
+    from shipway.ui import models, signin
+
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.include_router(router)
+    app.include_router(models.router)
+    app.include_router(signin.router)

@@ -1,0 +1,48 @@
+"""What the pages compute on the server, without a browser: the alias timeline's layout
+and the Markdown sanitizer."""
+
+from __future__ import annotations
+
+from shipway.records import AliasEvent, Promotion
+from shipway.ui import markdown, timeline
+
+
+def _move(alias: str, old: int | None, new: int | None, t: int) -> AliasEvent:
+    return AliasEvent("churn", alias, old, new, "eli", f"to {new}", t)
+
+
+def test_the_timeline_has_a_lane_per_alias_and_a_segment_per_version_held() -> None:
+    events = [
+        _move("staging", None, 1, 0),
+        _move("production", None, 1, 250),
+        _move("staging", 1, 2, 500),
+        _move("staging", 2, None, 750),  # removed: a gap
+    ]
+    promoted = Promotion(7, "churn", 1, "production", "promoted", [], "", 3, "eli", 251)
+    lanes, start, end = timeline.lanes(events, [promoted], now=1000)
+    assert (start, end) == (0, 1000)
+    assert [lane.alias for lane in lanes] == ["staging", "production"]
+    staging, production = lanes
+    assert [(s.version, s.x, s.width, s.current) for s in staging.segments] == [
+        (1, 0.0, 500.0, False),
+        (2, 500.0, 250.0, False),
+    ]
+    assert [(s.version, s.x, s.width, s.current) for s in production.segments] == [
+        (1, 250.0, 750.0, True)
+    ]
+    assert [m.x for m in staging.marks] == [0.0, 500.0, 750.0]
+    assert production.marks[0].promotion == promoted  # the move links to its promotion
+    assert all(m.promotion is None for m in staging.marks)
+    assert timeline.lanes(events, [promoted], now=1000) == (lanes, start, end)  # deterministic
+
+
+def test_markdown_is_rendered_and_nothing_in_it_runs() -> None:
+    html = markdown.render(
+        "**bold** <script>alert(1)</script> [x](javascript:alert(2)) <img src=x onerror=y>\n"
+        "\n[ok](https://example.org)"
+    )
+    assert "<strong>bold</strong>" in html
+    assert "<script" not in html and "&lt;script&gt;" in html
+    assert "javascript:" not in html.replace("[x](javascript:alert(2))", "")
+    assert "<img" not in html
+    assert 'href="https://example.org"' in html and 'rel="noopener noreferrer"' in html
