@@ -6,6 +6,7 @@ of different roles, each form refused by the server when the role may not use it
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -48,12 +49,21 @@ def _seed(settings: Settings, folder: Path) -> dict[str, str]:
                 run.log_input(train_v, context="training")
                 run.log_input(holdout_v, context="holdout")
                 run.log_model(fit(train), input_example=train[FEATURES].head(3), register="churn")
-        text = contract_text(holdout_v.ref, requests=60, warmup=10)
-        client.set_contract("churn", text, "agreed at kick-off")
+        first = contract_text(holdout_v.ref, accuracy=0.6, requests=60, warmup=10)
+        client.set_contract("churn", first, "agreed at kick-off")
+        text = contract_text(holdout_v.ref, requests=60, warmup=10)  # accuracy 0.72
+        client.set_contract("churn", text, "retention asked for more accuracy")
         assert client.run_gates("churn", 1).status == "failed"
         assert client.run_gates("churn", 2).status == "passed"
         client.set_alias("churn", 1, "staging", reason="first cut")
         client.set_alias("churn", 2, "staging", reason="passes its gates")
+        client.deployments.create(
+            "churn-api",
+            "models:/churn@staging",
+            mode="canary",
+            candidate="models:/churn/1",
+            percent=10,
+        )
     finally:
         client.close()
     return tokens
@@ -188,3 +198,43 @@ def test_owners_sign_off_and_a_refused_promotion_then_an_allowed_one(
     eli.get_by_role("button", name="Move alias").click()
     expect(eli.get_by_role("alert")).to_contain_text("cannot take 'production'")
     expect(eli.get_by_role("alert")).to_contain_text("gate")
+
+
+def test_the_contract_its_versions_and_the_lineage_graph(
+    browser: Browser, site: tuple[str, dict[str, str]]
+) -> None:
+    url, tokens = site
+    page = _sign_in(browser, url, tokens["vic"])
+    page.get_by_role("link", name="Contract v2").click()
+    expect(page.get_by_role("heading", name="Contract of churn, v2")).to_be_visible()
+    expect(page.locator("ul.gates li")).to_have_count(4)
+    expect(page.locator("table.contracts tbody tr")).to_have_count(2)
+    diff = page.locator("section", has=page.get_by_role("heading", name="What changed"))
+    expect(diff).to_contain_text("from v1 to v2")
+    expect(diff.locator("span.del")).to_contain_text(["0.6"])
+    expect(diff.locator("span.add")).to_contain_text(["0.72"])
+    page.get_by_role("link", name="v1", exact=True).click()
+    expect(page.get_by_role("heading", name="Contract of churn, v1")).to_be_visible()
+    page.get_by_role("link", name="churn", exact=True).first.click()
+
+    page.get_by_role("link", name="Lineage").click()
+    svg = page.locator("svg.lineage")
+    for kind, count in (("dataset", 2), ("run", 2), ("version", 2), ("deployment", 1)):
+        expect(svg.locator(f"g.node.{kind}")).to_have_count(count)
+    # the deployment serves v2 (staging) and sends its canary share to v1
+    edges = svg.locator("path.edge[data-target='deployment:churn-api']")
+    expect(edges).to_have_count(2)
+    sources = sorted(edges.nth(i).get_attribute("data-source") or "" for i in range(2))
+    assert sources == ["version:1", "version:2"]
+    # layers left to right: data, runs, versions, deployments
+    xs = [
+        float(
+            svg.locator(f"g.node.{k}").first.get_attribute("transform").split("(")[1].split(",")[0]
+        )  # type: ignore[union-attr]
+        for k in ("dataset", "run", "version", "deployment")
+    ]
+    assert xs == sorted(xs) and len(set(xs)) == 4
+    svg.locator("g.node.version a").first.click()
+    expect(page.get_by_role("heading", name=re.compile(r"^churn v\d$"))).to_be_visible()
+    missing = page.goto(url + "/models/nope/lineage")
+    assert missing is not None and missing.status == 404

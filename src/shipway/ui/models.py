@@ -5,6 +5,7 @@ gate reports, sign-offs, reviews and promotion), each form one declared operatio
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -13,15 +14,13 @@ from shipway import errors
 from shipway.records import ContractVersion
 from shipway.registry.service import PROTECTED_ALIASES
 from shipway.services import Services
-from shipway.ui import timeline
+from shipway.ui import graph, timeline
 from shipway.ui.web import Form, action, field, number, page, render
 
 router = APIRouter(include_in_schema=False)
 
 
 def _model_path(name: str, version: int | None = None) -> str:
-    from urllib.parse import quote
-
     path = f"/models/{quote(name, safe='')}"
     return path if version is None else f"{path}/versions/{version}"
 
@@ -98,6 +97,104 @@ def version_page(request: Request, services: Services, name: str, version: int) 
         model_path=_model_path(name),
         path=_model_path(name, version),
         may_move=services.registry.may_move,
+    )
+
+
+@router.get("/models/{name}/contract", response_class=HTMLResponse)
+@page("viewer")
+def contract_page(
+    request: Request,
+    services: Services,
+    name: str,
+    version: int | None = None,
+    a: int | None = None,
+    b: int | None = None,
+) -> HTMLResponse:
+    """A model's contract (the current one unless ``version`` is given): what it asks for,
+    its text, every version with who wrote it and why, and a diff between two versions
+    (``a`` → ``b``; by default the one before and the one shown)."""
+    services.registry.get_model(name)  # a 404 page for an unknown model
+    shown = services.contracts.get(name, version)  # a 404 page when it has none
+    history = sorted(services.contracts.history(name), key=lambda c: -c.version)
+    diff = None
+    if len(history) > 1:
+        new = b if b is not None else shown.version
+        old = a if a is not None else (new - 1 if new > 1 else None)
+        if old is not None:
+            diff = services.contracts.diff(name, old, new)
+    return render(
+        "contract.html",
+        request=request,
+        name=name,
+        contract=shown,
+        spec=shown.spec,
+        history=history,
+        diff=diff,
+        model_path=_model_path(name),
+    )
+
+
+MAX_LINEAGE = 30  # newest versions drawn in a lineage graph
+
+
+@router.get("/models/{name}/lineage", response_class=HTMLResponse)
+@page("viewer")
+def lineage_page(request: Request, services: Services, name: str) -> HTMLResponse:
+    """Where a model's versions come from and where they went: the dataset versions each
+    training run read, the runs, the versions, the deployments serving them and the
+    alerts they raised, as a layered graph laid out on the server."""
+    services.registry.get_model(name)  # a 404 page when unknown
+    versions = sorted(services.registry.list_versions(name), key=lambda v: -v.version)
+    nodes: list[graph.Node] = []
+    edges: list[tuple[str, str, str]] = []
+    for v in versions[:MAX_LINEAGE]:
+        vid = f"version:{v.version}"
+        aliases = f" ({', '.join(sorted(v.aliases))})" if v.aliases else ""
+        nodes.append(
+            graph.Node(vid, 2, f"v{v.version}{aliases}", _model_path(name, v.version), "version")
+        )
+        found = services.registry.lineage(name, v.version)
+        run = found["run"]
+        rid = f"run:{run['id']}"
+        nodes.append(graph.Node(rid, 1, run["name"] or run["id"][:8], f"/runs/{run['id']}", "run"))
+        edges.append((rid, vid, "registered"))
+        for item in found["inputs"]:
+            ref = item["dataset"]
+            dataset, _, number = ref.partition("@")
+            did = f"dataset:{ref}"
+            href = f"/datasets/{quote(dataset, safe='')}?version={number}"
+            nodes.append(graph.Node(did, 0, ref, href, "dataset", item["context"]))
+            edges.append((did, rid, item["context"]))
+    for d in services.deployments.list():
+        for role, uri in (("serves", d.model), ("candidate", d.candidate)):
+            if not uri:
+                continue
+            try:
+                served = services.registry.resolve(uri)
+            except errors.ShipwayError:
+                continue  # another model's, or an alias that no longer exists
+            if served.name == name:
+                did = f"deployment:{d.name}"
+                mode = d.mode if d.mode == "single" else f"{d.mode} {d.percent:g}%"
+                nodes.append(graph.Node(did, 3, f"{d.name} ({mode})", None, "deployment"))
+                edges.append((f"version:{served.version}", did, role))
+    for alert in services.monitoring.list_alerts(model=name, limit=50):
+        if alert.version is None:
+            continue
+        aid = f"alert:{alert.id}"
+        label = f"{alert.rule} ({alert.status})"
+        nodes.append(graph.Node(aid, 4, label, None, f"alert {alert.severity}", alert.message))
+        edges.append((f"version:{alert.version}", aid, alert.severity))
+    drawn = graph.layout(nodes, edges)
+    return render(
+        "lineage.html",
+        request=request,
+        name=name,
+        graph=drawn,
+        node_w=graph.NODE_W,
+        node_h=graph.NODE_H,
+        model_path=_model_path(name),
+        more=max(0, len(versions) - MAX_LINEAGE),
     )
 
 

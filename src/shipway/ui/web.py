@@ -54,8 +54,14 @@ def _when(ms: int | None) -> str:
 
 
 def _number(value: Any) -> str:
+    """A value as a person reads it: floats to 4 significant digits, mappings as
+    ``key value`` pairs, lists comma-separated."""
     if isinstance(value, float):
         return "NaN" if math.isnan(value) else f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_number(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_number(v) for v in value)
     return "" if value is None else str(value)
 
 
