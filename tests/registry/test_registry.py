@@ -219,3 +219,10 @@ def test_the_browsable_client_walks_experiments_runs_models_and_deployments(
         "model": "models:/churn@staging",
         "candidate": None,
     }
+    client.deployments.set_traffic("churn", mode="canary", candidate="models:/churn/2", percent=10)
+    trail = client.deployments.history("churn")
+    assert [e.action for e in trail] == ["create", "set-traffic"]
+    assert trail[1].details["mode"] == "canary" and trail[1].details["percent"] == 10
+    assert all(e.object_id == "churn" and e.actor for e in trail)
+    with pytest.raises(errors.NotFound):
+        client.deployments.history("nope")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,6 +27,7 @@ def _seed(settings: Settings, folder: Path) -> dict[str, str]:
     passes them; staging moved v1 → v2. Users and their tokens."""
     import shipway as sw
     from shipway.demo.churn import FEATURES, churn_frame, contract_text, good_model, weak_model
+    from shipway.testing.predictions import write_prediction_log
 
     services = Services.open(settings, actor="bootstrap")
     tokens = {}
@@ -57,6 +59,25 @@ def _seed(settings: Settings, folder: Path) -> dict[str, str]:
         assert client.run_gates("churn", 2).status == "passed"
         client.set_alias("churn", 1, "staging", reason="first cut")
         client.set_alias("churn", 2, "staging", reason="passes its gates")
+        # an hour of v2's traffic on shifted data, labelled, and the monitor run on it
+        shifted = holdout.head(400).copy()
+        shifted["tenure_months"] = shifted["tenure_months"] * 4 + 30
+        model = sw.models.load("models:/churn/2", client=client)
+        now = int(time.time() * 1000)
+        ids = write_prediction_log(
+            client,
+            "churn",
+            2,
+            shifted[FEATURES],
+            model.predict(shifted[FEATURES]),
+            start_ms=now - 50 * 60_000,
+            step_ms=7_000,
+        )
+        labels = shifted["churned"].tolist()
+        client.monitoring.log_feedback(
+            "churn", [{"request_id": i, "label": y} for i, y in zip(ids, labels, strict=True)]
+        )
+        client.monitoring.run("churn")
         client.deployments.create(
             "churn-api",
             "models:/churn@staging",
@@ -237,4 +258,52 @@ def test_the_contract_its_versions_and_the_lineage_graph(
     svg.locator("g.node.version a").first.click()
     expect(page.get_by_role("heading", name=re.compile(r"^churn v\d$"))).to_be_visible()
     missing = page.goto(url + "/models/nope/lineage")
+    assert missing is not None and missing.status == 404
+
+
+def test_deployments_traffic_and_monitoring(
+    browser: Browser, site: tuple[str, dict[str, str]]
+) -> None:
+    url, tokens = site
+    vic = _sign_in(browser, url, tokens["vic"])
+    vic.get_by_role("link", name="Deployments").click()
+    rows = vic.locator("table.deployments tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("churn v2")  # staging names v2 now
+    expect(rows.first).to_contain_text("canary 10% to churn v1")
+    rows.first.get_by_role("link", name="churn-api").click()
+    expect(vic.get_by_role("heading", name="Deployment churn-api")).to_be_visible()
+    expect(vic.locator("table.trail tbody tr")).to_have_count(1)  # created
+    chart = vic.locator("[data-static-chart]")
+    expect(chart).to_have_attribute("data-drawn", re.compile(r"^[1-9]\d*$"))
+    expect(chart.locator("canvas").first).to_be_visible()
+    arms = vic.locator("table.arms tbody tr")
+    expect(arms.first).to_contain_text("400")  # the logged requests
+    drift = vic.locator("table.drift tbody tr.drifted")
+    expect(drift.first).to_contain_text("tenure_months")
+    alerts = vic.locator("table.alerts tbody tr")
+    expect(alerts.first).to_be_visible()
+    expect(vic.get_by_role("button", name="Acknowledge")).to_have_count(0)  # a viewer
+    expect(vic.get_by_role("button", name="Change traffic")).to_have_count(0)
+
+    dana = _sign_in(browser, url, tokens["dana"])
+    dana.goto(url + "/deployments/churn-api")
+    expect(dana.get_by_role("button", name="Change traffic")).to_have_count(0)  # developers
+    dana.locator("table.alerts input[name=comment]").first.fill("looking into it")
+    dana.get_by_role("button", name="Acknowledge").first.click()
+    expect(dana.locator("table.alerts tbody tr").first).to_contain_text("acked by dana")
+
+    eli = _sign_in(browser, url, tokens["eli"])
+    eli.goto(url + "/deployments/churn-api")
+    eli.get_by_label("Mode").select_option("shadow")
+    eli.get_by_label("Percent").fill("50")
+    eli.get_by_role("button", name="Change traffic").click()
+    expect(eli.locator("dd.policy")).to_contain_text("50% of requests mirrored to")
+    trail = eli.locator("table.trail tbody tr")
+    expect(trail).to_have_count(2)
+    expect(trail.first).to_contain_text("eli")
+    eli.get_by_label("Percent").fill("250")
+    eli.get_by_role("button", name="Change traffic").click()
+    expect(eli.get_by_role("alert")).to_contain_text("percent must be between 0 and 100")
+    missing = eli.goto(url + "/deployments/nope")
     assert missing is not None and missing.status == 404

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from shipway.errors import Conflict
 from shipway.operations.declare import op
-from shipway.records import Deployment
+from shipway.records import Deployment, Event
 
 DEV = "developer"
 
@@ -56,6 +56,12 @@ class Deployments(Protocol):
         percent: float | None = None,
     ) -> Deployment:
         """Change a deployment's model or traffic policy (running servers follow it)."""
+        ...
+
+    @op("GET", "/deployments/{name}/history", role="viewer", key="events")
+    def history(self, name: str) -> builtins.list[Event]:
+        """Who created the deployment and changed its traffic policy, when and to what
+        (oldest first)."""
         ...
 
     @op("DELETE", "/deployments/{name}", role=DEV, event="delete")

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from shipway.accounts.service import hash_token
 from shipway.errors import Conflict, InvalidInput, NotFound
-from shipway.records import TRAFFIC_MODES, Deployment
+from shipway.records import TRAFFIC_MODES, Deployment, Event
 from shipway.registry.service import parse_model_uri
 from shipway.store import events
 from shipway.store.db import Database
@@ -32,6 +32,7 @@ from shipway.store.tables import deployments
 from shipway.tracking.validation import check_slug
 
 API_KEY_PREFIX = "swk_"
+MAX_HISTORY = 1000  # changes of one deployment listed
 
 
 def check_deployment_name(name: str) -> str:
@@ -148,6 +149,15 @@ class DeploymentService:
         with self.db.read() as conn:
             rows = conn.execute(sa.select(deployments).order_by(deployments.c.name))
             return [_record(r) for r in rows]
+
+    def history(self, name: str) -> list[Event]:
+        """Who created the deployment and changed its traffic policy, when and to what,
+        oldest first."""
+        with self.db.read() as conn:
+            self._row(conn, name)  # NotFound for an unknown deployment
+            return events.page(
+                conn, after_id=0, limit=MAX_HISTORY, object_type="deployment", object_id=name
+            )
 
     def set_traffic(
         self,

@@ -299,9 +299,10 @@ def _url(state: dict[str, Any], **change: Any) -> str:
 
 def install(app: Any) -> None:
     """Add the pages, their forms and their assets to the platform app."""
-    from shipway.ui import models, signin
+    from shipway.ui import models, production, signin
 
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.include_router(router)
     app.include_router(models.router)
+    app.include_router(production.router)
     app.include_router(signin.router)

@@ -177,7 +177,36 @@
     return state;
   }
 
+  // a chart of figures the page already holds (the monitoring page's buckets): one small
+  // chart per figure, on a shared time axis
+  function drawStatic(el) {
+    const source = document.getElementById(el.dataset.staticChart);
+    if (!source) return;
+    const data = JSON.parse(source.textContent);
+    let points = 0;
+    data.series.forEach((s, i) => {
+      const box = document.createElement("div");
+      box.className = "small-chart";
+      el.appendChild(box);
+      const opts = {
+        width: Math.max(320, Math.floor(el.clientWidth / Math.min(data.series.length, 3)) - 12),
+        height: 180,
+        title: s.label,
+        scales: { x: { time: true } },
+        series: [{}, { label: s.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true }],
+      };
+      new uPlot(opts, [data.x, s.y], box);
+      points += s.y.filter((y) => y != null).length;
+    });
+    el.dataset.drawn = String(points);
+  }
+
   function init(root) {
+    for (const el of root.querySelectorAll("[data-static-chart]")) {
+      if (el._started) continue;
+      el._started = true;
+      drawStatic(el);
+    }
     for (const el of root.querySelectorAll("[data-chart]")) {
       if (el._started) continue;
       el._started = true;
