@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import builtins
 import copy
 import hmac
 import math
@@ -150,7 +151,7 @@ class DeploymentService:
             rows = conn.execute(sa.select(deployments).order_by(deployments.c.name))
             return [_record(r) for r in rows]
 
-    def history(self, name: str) -> list[Event]:
+    def history(self, name: str) -> builtins.list[Event]:
         """Who created the deployment and changed its traffic policy, when and to what,
         oldest first."""
         with self.db.read() as conn:
