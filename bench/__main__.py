@@ -19,6 +19,7 @@ from bench import (
     search,
     serving,
     startup,
+    ui,
 )
 from bench.common import Result, machine
 
@@ -31,6 +32,7 @@ SUITES = {
     "serving": serving,
     "monitoring": monitoring,
     "startup": startup,
+    "ui": ui,
 }
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 

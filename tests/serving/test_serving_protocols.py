@@ -3,6 +3,7 @@ real tritonclient, JSON and binary tensors) and MLflow /invocations."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -90,7 +91,14 @@ def test_openapi_is_generated_from_the_signature(served: tuple[str, Runtime], ca
     assert set(by_records["required"]) == set(X.columns)
     assert content["example"]["records"][0]["mean radius"] == X.iloc[0]["mean radius"]
     assert {"400", "413", "404", "503"} <= set(op["responses"]) and "422" not in op["responses"]
-    assert "swagger-ui" in httpx.get(f"{url}/docs").text
+    docs = httpx.get(f"{url}/docs")
+    assert (
+        "swagger-ui" in docs.text
+        and "default-src 'self'" in docs.headers["content-security-policy"]
+    )
+    assert "https://" not in docs.text and "http://" not in docs.text  # nothing from a CDN
+    for asset in re.findall(r'(?:src|href)="(/docs/assets/[^"]+)"', docs.text):
+        assert httpx.get(url + asset).status_code == 200, asset
 
 
 def test_invocations_formats(

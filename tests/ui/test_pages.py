@@ -328,3 +328,14 @@ def test_with_auth_on_the_pages_ask_for_a_token_and_answer_html(sqlite_settings:
     finally:
         server.stop()
         services.close()
+
+
+def test_the_api_reference_works_offline(tab: Page, server: str) -> None:
+    page = tab
+    response = page.goto(server + "/docs")
+    assert response is not None and response.status == 200
+    expect(page.locator(".opblock").first).to_be_visible()  # Swagger UI drew the operations
+    assert page.locator(".opblock").count() > 50
+    expect(page.get_by_text("shipway platform API").first).to_be_visible()
+    assert page.hosts == {urlsplit(server).netloc}  # type: ignore[attr-defined]
+    assert page.console_errors == []  # type: ignore[attr-defined]

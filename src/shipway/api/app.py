@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from shipway import apidocs
 from shipway._version import __version__
 from shipway.api import errors
 from shipway.api.limits import BodyLimit
@@ -30,12 +31,15 @@ API_PREFIX = "/api/v1"
 def create_app(services: Services | None = None, settings: Settings | None = None) -> FastAPI:
     services = services or Services.open(settings)
     app = FastAPI(
+        docs_url=None,  # apidocs serves /docs from the package, not a CDN
+        redoc_url=None,
         title="shipway platform API",
         version=__version__,
         description="Experiments, runs, metrics, artifacts, users and the audit trail. "
         'Errors are always `{"error": {"code", "message", "details"}}`.',
     )
     app.state.services = services
+    app.router.routes.extend(apidocs.routes(app.openapi_url or "/openapi.json", app.title))
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)

@@ -3,7 +3,6 @@ signatures: each model gets its own typed predict route with its input example."
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING, Any
 
 from shipway._version import __version__
@@ -181,15 +180,3 @@ def openapi_document(runtime: Runtime) -> dict[str, Any]:
         "info": {"title": "shipway inference server", "version": __version__},
         "paths": paths,
     }
-
-
-def swagger_html(openapi_url: str) -> str:
-    """The Swagger UI page (its script comes from a CDN, as FastAPI's /docs does)."""
-    url = html.escape(openapi_url)
-    return f"""<!doctype html>
-<html><head><title>shipway inference server</title>
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
-</head><body><div id="swagger-ui"></div>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({{url: "{url}", dom_id: "#swagger-ui"}});</script>
-</body></html>"""

@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shipway import errors
+from shipway import apidocs, errors
 from shipway.serving.codecs import Rows, parse_json
-from shipway.serving.openapi import openapi_document, swagger_html
+from shipway.serving.openapi import openapi_document
 from shipway.serving.runtime import Endpoint, Slot
 from shipway.serving.server import (
     Server,
@@ -115,9 +115,6 @@ class _Handlers:
     async def openapi(self, request: Request) -> Response:
         return json_response(openapi_document(self.runtime))
 
-    async def docs(self, request: Request) -> Response:
-        return HTMLResponse(swagger_html("/openapi.json"))
-
 
 def _listing(name: str, endpoint: Endpoint) -> dict[str, Any]:
     primary, candidate = endpoint.primary, endpoint.candidate
@@ -147,5 +144,5 @@ def routes(server: Server) -> list[BaseRoute]:
         Route("/v1/models/{name}/predict", handlers.predict, methods=["POST"]),
         Route("/v1/models/{name}/versions/{version}/predict", handlers.predict, methods=["POST"]),
         Route("/openapi.json", handlers.openapi, methods=["GET"]),
-        Route("/docs", handlers.docs, methods=["GET"]),
+        *apidocs.routes("/openapi.json", "shipway inference server"),
     ]
