@@ -10,7 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -18,6 +19,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from shipway.config import Settings
+
+AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"  # from the npm registry (MPL-2.0)
 
 CHROMIUM = "/usr/bin/chromium"
 # as root, with no network: no sandbox, and none of Chromium's background connections
@@ -100,3 +103,32 @@ def _serve(settings: Settings, *, auth: bool = False) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def accessibility(browser: Browser) -> Iterator[Callable[..., list[str]]]:
+    """``check(url, cookies=())``: the serious and critical axe-core violations of the page
+    at ``url``, one line each (rule, impact, the first offending elements). The checking
+    context bypasses the page's CSP only so the test can inject axe; the page is the same."""
+    context = browser.new_context(bypass_csp=True)
+
+    def check(url: str, cookies: list[dict[str, object]] | None = None) -> list[str]:
+        if cookies:
+            context.add_cookies(cookies)  # type: ignore[arg-type]
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        page.add_script_tag(path=str(AXE))
+        found = page.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        )
+        page.close()
+        return [
+            f"{url}: {v['id']} ({v['impact']}): "
+            + "; ".join(n["target"][0] if n["target"] else "?" for n in v["nodes"][:3])
+            for v in found
+            if v["impact"] in ("serious", "critical")
+        ]
+
+    yield check
+    context.close()

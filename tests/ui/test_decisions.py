@@ -307,3 +307,24 @@ def test_deployments_traffic_and_monitoring(
     expect(eli.get_by_role("alert")).to_contain_text("percent must be between 0 and 100")
     missing = eli.goto(url + "/deployments/nope")
     assert missing is not None and missing.status == 404
+
+
+def test_the_deciding_pages_pass_an_accessibility_check(
+    site: tuple[str, dict[str, str]], accessibility: Callable[..., list[str]]
+) -> None:
+    url, tokens = site
+    signed_in = [{"name": "shipway_session", "value": tokens["dana"], "url": url}]
+    pages = [
+        "/models/churn",  # its forms, the timeline
+        "/models/churn/versions/2",  # sign-off, promote and review forms
+        "/models/churn/contract?a=1&b=2",
+        "/models/churn/lineage",
+        "/deployments",
+        "/deployments/churn-api",  # charts, drift, alerts with acknowledge
+    ]
+    for path in pages:  # the cookie signs the checked pages in: they are the real pages
+        answer = httpx.get(url + path, cookies={"shipway_session": tokens["dana"]})
+        assert answer.status_code == 200 and "Sign out" in answer.text, path
+    problems = [line for path in pages for line in accessibility(url + path, signed_in)]
+    assert accessibility(url + "/") == []  # the sign-in page a visitor first meets
+    assert problems == []

@@ -339,3 +339,28 @@ def test_the_api_reference_works_offline(tab: Page, server: str) -> None:
     expect(page.get_by_text("shipway platform API").first).to_be_visible()
     assert page.hosts == {urlsplit(server).netloc}  # type: ignore[attr-defined]
     assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_every_page_passes_an_accessibility_check(
+    server: str, accessibility: Callable[..., list[str]]
+) -> None:
+    runs = httpx.post(server + "/api/v1/runs/search", json={"experiment": "churn"}).json()["runs"]
+    ids = [r["id"] for r in runs]
+    pages = [
+        "/",
+        "/runs?experiment=churn",
+        f"/runs/{ids[0]}",
+        f"/compare?run={ids[0]}&run={ids[1]}",
+        "/models",
+        "/models/iris",
+        "/models/iris/versions/2",
+        "/models/iris/lineage",
+        "/datasets",
+        "/datasets/churn-train",
+        "/deployments",
+        "/signin",
+        "/runs/not-a-run",  # the error page
+        "/runs?experiment=churn&filter=metrics.acc+%3E",  # the filter error
+    ]
+    problems = [line for path in pages for line in accessibility(server + path)]
+    assert problems == []
