@@ -219,6 +219,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "rolled back" in page and "tenure_months" in page and page.count("<svg") >= 3
     alerts = json.loads(run_cli("alerts", "list", "--json", home=demo_home).stdout)
     assert {a["rule"] for a in alerts} == {"drift", "live"}
+    # left for the workspace: the deployment its monitoring page shows, and where to look
+    deployed = json.loads(run_cli("deployments", "list", "--json", home=demo_home).stdout)
+    assert [(d["name"], d["model"]) for d in deployed] == [("churn", "models:/churn@production")]
+    assert "/deployments/churn (monitoring)" in text
 
 
 def test_server_on_a_taken_port_is_exit_1(tmp_path: Path) -> None:

@@ -364,3 +364,45 @@ def test_every_page_passes_an_accessibility_check(
     ]
     problems = [line for path in pages for line in accessibility(server + path)]
     assert problems == []
+
+
+def test_shipway_ui_opens_the_workspace_on_a_local_home(
+    tab: Page, sqlite_settings: Settings
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    services = Services.open(sqlite_settings, actor="ana")
+    run = services.tracking.create_run("local", name="on-my-laptop")
+    services.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPWAY_")}
+    command = [sys.executable, "-m", "shipway", "ui", "--port", "0"]
+    proc = subprocess.Popen(
+        [*command, "--home", str(sqlite_settings.home)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        found = re.search(r"shipway workspace on (http://127\.0\.0\.1:\d+/)", line)
+        assert found, line + proc.stderr.read()  # type: ignore[union-attr]
+        url = found.group(1)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "shipway ui did not answer"
+                time.sleep(0.1)
+        tab.goto(url)
+        tab.get_by_role("link", name="local").click()
+        tab.get_by_role("link", name="on-my-laptop").click()
+        expect(tab.get_by_role("heading", name="Run on-my-laptop")).to_be_visible()
+        assert run.id in tab.url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

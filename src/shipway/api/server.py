@@ -28,11 +28,17 @@ def _config(services: Services, host: str, port: int, **kwargs: Any) -> uvicorn.
     )
 
 
-def serve(services: Services, host: str, port: int, log_level: str = "info") -> None:
-    """Serve until interrupted, running the monitor every ``monitor_interval`` seconds."""
+def serve(
+    services: Services, host: str, port: int, log_level: str = "info", *, monitor: bool = True
+) -> None:
+    """Serve until interrupted, running the monitor every ``monitor_interval`` seconds
+    (unless ``monitor`` is false: ``shipway ui`` only shows)."""
     from shipway.monitoring.loop import MonitorLoop
 
     check_port(host, port)
+    if not monitor:
+        uvicorn.Server(_config(services, host, port, log_level=log_level)).run()
+        return
     monitor = MonitorLoop(
         lambda: services.as_actor("monitor").monitoring.run_all(),
         services.settings.monitor_interval,

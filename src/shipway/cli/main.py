@@ -28,6 +28,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "server",
         "Serve the platform API (docs at /docs) and the web workspace (at /) on the home.",
     ),
+    "ui": (
+        "shipway.cli.server",
+        "ui",
+        "Open the web workspace on a local home, with no server to run (127.0.0.1 only).",
+    ),
     "demo": (
         "shipway.demo.command",
         "demo",

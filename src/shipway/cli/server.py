@@ -1,4 +1,4 @@
-"""shipway server"""
+"""shipway server, shipway ui"""
 
 from __future__ import annotations
 
@@ -45,3 +45,43 @@ def server(
     from shipway.api.server import serve
 
     serve(services, settings.host, settings.port)
+
+
+def ui(
+    port: Annotated[
+        int, typer.Option(help="Port on 127.0.0.1 (0, or a taken one: any free port).")
+    ] = 5055,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the workspace in the default browser.")
+    ] = False,
+    home: Home = None,
+) -> None:
+    """Open the web workspace on a local home, with no server to run: the same pages
+    over the home's services, on this machine only (127.0.0.1, auth off; the monitor loop
+    does not run, so nothing acts on its own). Ctrl-C stops it.
+
+    Example: shipway ui --open
+    """
+    import socket
+
+    settings = Settings.load(
+        overrides={"home": str(home) if home else None, "host": "127.0.0.1", "auth": False}
+    )
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+            if port:
+                console.print(f"port {port} is taken; using a free one instead")
+        chosen = int(sock.getsockname()[1])
+    services = Services.open(settings)
+    url = f"http://127.0.0.1:{chosen}/"
+    console.print(f"shipway workspace on {url}  (home: {settings.home}; Ctrl-C stops it)")
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    from shipway.api.server import serve
+
+    serve(services, "127.0.0.1", chosen, log_level="warning", monitor=False)

@@ -90,6 +90,7 @@ def run(client: sw.Client, url: str, settings: Settings, folder: Path) -> None:
         f"retrained v{version.version}: gates {report.status}, signed off, promoted to production"
     )
 
+    client.deployments.create(MODEL, f"models:/{MODEL}@production")  # shown in the workspace
     runtime = Runtime(
         ClientModelSource(client),
         models=[f"models:/{MODEL}@production"],

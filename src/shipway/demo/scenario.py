@@ -278,6 +278,11 @@ def run(settings: Settings, port: int = 5050, wait: bool = True) -> None:
         demo_contracts.run(client, url, settings.home / "demo-data" / "churn")
         demo_monitoring.run(client, url, settings, settings.home / "demo-data" / "churn")
         console.print(f"\nserver: {url}   workspace: {url}/   API docs: {url}/docs")
+        console.print(
+            f"look at: {url}/models/churn (alias timeline, versions, contract), "
+            f"{url}/deployments/churn (monitoring), {url}/runs?experiment={EXPERIMENT}",
+            highlight=False,
+        )
         console.print(f"log from Python: sw.set_tracking_uri({url!r})", highlight=False)
         console.print(f"list runs:       shipway runs list --home {settings.home}", highlight=False)
         if not wait:
