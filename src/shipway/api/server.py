@@ -39,15 +39,15 @@ def serve(
     if not monitor:
         uvicorn.Server(_config(services, host, port, log_level=log_level)).run()
         return
-    monitor = MonitorLoop(
+    loop = MonitorLoop(
         lambda: services.as_actor("monitor").monitoring.run_all(),
         services.settings.monitor_interval,
     )
-    monitor.start()
+    loop.start()
     try:
         uvicorn.Server(_config(services, host, port, log_level=log_level)).run()
     finally:
-        monitor.stop()
+        loop.stop()
 
 
 def check_port(host: str, port: int) -> None:
