@@ -149,6 +149,11 @@ def test_lineage_and_reverse_queries(client: sw.Client, tmp_path: Path) -> None:
     trained_on = client.registry.versions_trained_on("churn-train@1")
     assert [(v.name, v.version) for v in trained_on] == [("churn", version.version)]
     assert client.registry.versions_trained_on("churn-train@2") == []
+    outputs = client.registry.versions_from_run(run.id)
+    assert [(v.name, v.version) for v in outputs] == [("churn", version.version)]
+    assert client.registry.versions_from_run(parent.id) == []
+    with pytest.raises(errors.NotFound, match="no run with id 'nope'"):
+        client.registry.versions_from_run("nope")
 
 
 def test_model_card_keeps_user_sections(client: sw.Client, tmp_path: Path) -> None:

@@ -46,3 +46,12 @@ def test_markdown_is_rendered_and_nothing_in_it_runs() -> None:
     assert "javascript:" not in html.replace("[x](javascript:alert(2))", "")
     assert "<img" not in html
     assert 'href="https://example.org"' in html and 'rel="noopener noreferrer"' in html
+
+
+def test_every_template_compiles() -> None:
+    from shipway.ui.web import ENV
+
+    names = ENV.list_templates(extensions=["html"])
+    assert len(names) > 15
+    for name in names:
+        ENV.get_template(name)  # a syntax error raises here, not at a visitor's request

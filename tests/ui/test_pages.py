@@ -8,6 +8,7 @@ import re
 import time
 from array import array
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -20,6 +21,33 @@ from shipway.services import Services
 
 Serve = Callable[..., contextlib.AbstractContextManager[str]]
 HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+PNG = bytes.fromhex(  # a 1x1 red pixel
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415478"
+    "9c63f8cfc000000301010018dd8db00000000049454e44ae426082"
+)
+
+
+def _log_artifacts(services: Services, run_id: str, folder: Path) -> None:
+    """One file of each kind the artifact browser previews, some of them hostile."""
+    import pandas as pd
+
+    folder.mkdir()
+    (folder / "evil.html").write_text(
+        "<h1>report</h1><script>alert(5)</script><img src=x onerror=alert(6)>"
+    )
+    (folder / "evil.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(7)"><script>alert(8)</script>'
+        '<circle r="5"/></svg>'
+    )
+    (folder / "notes.md").write_text("# Findings\n\n**good** <script>alert(9)</script>\n")
+    (folder / "scores.csv").write_text("id,score\n" + "".join(f"{i},{i / 10}\n" for i in range(80)))
+    (folder / "metrics.json").write_text('{"auc": 0.91, "by_region": {"EU": 0.9}}')
+    (folder / "train.log").write_text("epoch line\n" * 60_000)  # 660 KB: shown in part
+    (folder / "picture.png").write_bytes(PNG)
+    pd.DataFrame({"x": range(100), "label": ["a", "b"] * 50}).to_parquet(folder / "rows.parquet")
+    services.artifacts.log_path(run_id, folder, None)  # under files/
 
 
 def _register_models(settings: Settings) -> None:
@@ -64,6 +92,7 @@ def server(settings: Settings, serve: Serve) -> Iterator[str]:
                 report = settings.home.parent / "report.txt"
                 report.write_text("fine")
                 services.artifacts.log_path(run.id, report, None)
+                _log_artifacts(services, run.id, settings.home.parent / "files")
         services.tracking.create_run("churn", name=HOSTILE)
         data = settings.home.parent / "train"
         data.mkdir()
@@ -237,6 +266,7 @@ def test_models_and_a_model_page_with_its_alias_moves(tab: Page, server: str) ->
     expect(page.get_by_role("heading", name="Run")).to_be_visible()
     artifacts = page.locator("section", has=page.get_by_role("heading", name="Artifacts"))
     expect(artifacts.locator("td", has_text="model/").first).to_be_visible()  # its package
+    expect(page.locator("ul.outputs")).to_contain_text("registered iris v2")  # its output
     missing = page.goto(server + "/models/nope")
     assert missing is not None and missing.status == 404
 
@@ -346,7 +376,12 @@ def test_every_page_passes_an_accessibility_check(
 ) -> None:
     runs = httpx.post(server + "/api/v1/runs/search", json={"experiment": "churn"}).json()["runs"]
     ids = [r["id"] for r in runs]
+    rich = next(r["id"] for r in runs if r["name"] == "rf-1")  # charts, files, notes
     pages = [
+        f"/runs/{rich}",
+        f"/runs/{rich}/artifacts/files/scores.csv",
+        f"/runs/{rich}/artifacts/files/evil.html",
+        f"/runs/{rich}/artifacts/files/picture.png",
         "/",
         "/runs?experiment=churn",
         f"/runs/{ids[0]}",
@@ -406,3 +441,69 @@ def test_shipway_ui_opens_the_workspace_on_a_local_home(
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_artifacts_are_previewed_and_nothing_in_them_runs(tab: Page, server: str) -> None:
+    page = tab
+    page.goto(server + "/runs?experiment=churn&order=metrics.acc+DESC")
+    page.get_by_role("link", name="rf-1").click()
+    expect(page.get_by_role("heading", name="Run rf-1")).to_be_visible()
+    run_url = page.url
+    artifacts = page.locator("table.artifacts")
+
+    def open_file(name: str) -> None:
+        page.goto(run_url)
+        artifacts.get_by_role("link", name=f"files/{name}").click()
+        expect(page.get_by_role("heading", name=f"files/{name}")).to_be_visible()
+
+    open_file("notes.md")
+    expect(page.locator(".markdown.artifact h1")).to_have_text("Findings")
+    expect(page.locator(".markdown.artifact")).to_contain_text("<script>alert(9)</script>")
+    open_file("scores.csv")
+    expect(page.locator("table.preview tbody tr")).to_have_count(50)
+    expect(page.get_by_text("at most 50 rows")).to_be_visible()
+    open_file("rows.parquet")
+    expect(page.get_by_text("100 rows, 2 columns")).to_be_visible()
+    expect(page.locator("table.preview thead")).to_contain_text("label")
+    open_file("metrics.json")
+    expect(page.locator("pre.artifact")).to_contain_text('"EU": 0.9')
+    open_file("train.log")
+    expect(page.get_by_text("Showing the first 256 KB")).to_be_visible()
+    open_file("picture.png")
+    image = page.locator("img.artifact")
+    expect(image).to_be_visible()
+    assert page.evaluate("document.querySelector('img.artifact').naturalWidth") == 1
+    open_file("evil.svg")  # shown as an image: its scripts never run
+    expect(page.locator("img.artifact")).to_be_visible()
+    open_file("evil.html")  # in a sandboxed frame: shown, its scripts do not run
+    frame = page.frame_locator("iframe.artifact")
+    expect(frame.get_by_role("heading", name="report")).to_be_visible()
+    assert page.locator("iframe.artifact").get_attribute("sandbox") == ""
+    # opened on their own, the hostile files run nothing either
+    raw = page.locator("a", has_text="Download").get_attribute("href") or ""
+    run_id = raw.split("/")[3]
+    for name in ("evil.svg", "evil.html"):
+        answer = page.goto(f"{server}/ui/raw/{run_id}/files/{name}")
+        assert answer is not None and "sandbox" in answer.headers["content-security-policy"]
+    page.wait_for_timeout(300)
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    missing = page.goto(f"{server}/runs/{run_id}/artifacts/files/nope.txt")
+    assert missing is not None and missing.status == 404
+
+
+def test_run_notes_are_markdown_and_stay_text(tab: Page, server: str) -> None:
+    page = tab
+    page.goto(server + "/runs?experiment=churn&order=metrics.acc+DESC")
+    page.get_by_role("link", name="rf-0").click()
+    expect(page.get_by_role("heading", name="Run rf-0")).to_be_visible()
+    page.get_by_label("Notes (Markdown)").fill(
+        "## Why this run\n\nDeeper *trees* <img src=x onerror=alert(10)> [x](javascript:alert(11))"
+    )
+    page.get_by_role("button", name="Save notes").click()
+    notes = page.locator("section", has=page.get_by_role("heading", name="Notes"))
+    expect(notes.get_by_role("heading", name="Why this run")).to_be_visible()
+    expect(notes.locator("em")).to_have_text("trees")
+    assert notes.locator("img").count() == 0 and notes.locator("a[href^=javascript]").count() == 0
+    page.reload()
+    expect(notes.get_by_role("heading", name="Why this run")).to_be_visible()
+    assert page.dialogs == []  # type: ignore[attr-defined]

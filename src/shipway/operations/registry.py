@@ -160,6 +160,11 @@ class Registry(Protocol):
         """Versions whose run read a dataset (``NAME`` or ``NAME@VERSION``)."""
         ...
 
+    @op("GET", "/models-from-run", role="viewer", key="versions")
+    def versions_from_run(self, run_id: str) -> list[ModelVersion]:
+        """Versions registered from a run's model packages (its outputs)."""
+        ...
+
     @op("GET", "/models-from-commit", role="viewer", key="versions")
     def versions_from_commit(self, commit: str) -> list[ModelVersion]:
         """Versions built from a git commit (a prefix of at least 4 hex digits)."""

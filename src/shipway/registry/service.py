@@ -488,6 +488,13 @@ class RegistryService:
         with self.db.read() as conn:
             return repo.versions(conn, model_versions.c.run_pk.in_(used))
 
+    def versions_from_run(self, run_id: str) -> list[ModelVersion]:
+        with self.db.read() as conn:
+            pk = runs_repo.pk_of(conn, run_id)
+            if pk is None:
+                raise NotFound(f"no run with id {run_id!r}; `shipway runs list` shows run ids")
+            return repo.versions(conn, model_versions.c.run_pk == pk)
+
     def versions_from_commit(self, commit: str) -> list[ModelVersion]:
         if not re.fullmatch(r"[0-9a-f]{4,64}", commit or ""):
             raise InvalidInput(f"{commit!r} is not a git commit (hex, at least 4 characters)")

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -23,7 +23,7 @@ from shipway import errors
 from shipway.records import Run
 from shipway.services import Services
 from shipway.tracking.validation import X_AXES
-from shipway.ui.web import caller, page, render
+from shipway.ui.web import Form, action, caller, page, render
 
 STATIC = Path(__file__).parent / "static"
 MAX_COLUMNS = 12  # columns offered by default: the keys the page's runs have, up to this
@@ -123,15 +123,48 @@ def run_page(
         "labels": {run.id: run.name or run.id[:8]},
         "hidden": [],
     }
+    files = services.artifacts.list(run.id)
     return render(
         "run.html",
         request=request,
         run=run,
         chart=chart,
         inputs=services.datasets.inputs(run.id),
-        artifacts=services.artifacts.list(run.id),
+        outputs=services.registry.versions_from_run(run.id),
+        artifacts=files,
+        environment=_captured(services, run.id, files, ENVIRONMENT),
+        diff=_captured(services, run.id, files, GIT_DIFF),
         experiment_url=_url({"experiment": [run.experiment]}),
     )
+
+
+ENVIRONMENT = "_shipway/environment.json"  # what start_run captured (tracking/capture.py)
+GIT_DIFF = "_shipway/git.diff"  # the uncommitted changes of a dirty work tree
+MAX_CAPTURED = 512 * 1024  # bytes of either shown on the run page
+
+
+def _captured(services: Services, run_id: str, files: Sequence[Any], path: str) -> Any:
+    """What the run captured at ``path`` (the environment as data, the diff as text), or
+    None when it has none or it is too big or unreadable to show."""
+    found = next((f for f in files if f.path == path), None)
+    if found is None or found.size > MAX_CAPTURED:
+        return None
+    _, chunks = services.artifacts.open(run_id, path)
+    data = b"".join(chunks)
+    if path.endswith(".json"):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return None
+    return data.decode("utf-8", errors="replace")
+
+
+@router.post("/runs/{run_id}/note")
+@action("tracking.update_run")
+def set_note(request: Request, services: Services, form: Form, run_id: str) -> str:
+    """Replace the run's note (its description, Markdown)."""
+    services.tracking.update_run(run_id, description=form.get("note", ""))
+    return f"/runs/{quote(run_id, safe='')}#notes"
 
 
 @router.get("/ui/series")
@@ -299,10 +332,11 @@ def _url(state: dict[str, Any], **change: Any) -> str:
 
 def install(app: Any) -> None:
     """Add the pages, their forms and their assets to the platform app."""
-    from shipway.ui import models, production, signin
+    from shipway.ui import artifacts, models, production, signin
 
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.include_router(router)
+    app.include_router(artifacts.router)
     app.include_router(models.router)
     app.include_router(production.router)
     app.include_router(signin.router)

@@ -72,7 +72,15 @@ def _duration(run: Run) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-ENV.filters.update(when=_when, number=_number)
+def _filesize(size: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return str(size)
+
+
+ENV.filters.update(when=_when, number=_number, filesize=_filesize)
 ENV.globals.update(duration=_duration, markdown=markdown.render)
 
 
