@@ -98,6 +98,7 @@ def server(settings: Settings, serve: Serve) -> Iterator[str]:
         data.mkdir()
         (data / "a.csv").write_text("x,y\n1,2\n")
         services.datasets.add("churn-train", data, message="March extract")
+        (data / "a.csv").write_text("x,y\n1,2\n5,9\n")
         (data / "b.csv").write_text("x,y\n3,4\n")
         services.datasets.add("churn-train", data, message="<b>April</b>")
         services.datasets.log_input(run.id, "churn-train@1", "training")
@@ -282,7 +283,16 @@ def test_datasets_and_a_dataset_page(tab: Page, server: str) -> None:
     expect(versions.first).to_contain_text("<b>April</b>")  # text, not markup
     files = page.locator("table.files tbody tr")
     expect(files).to_have_count(2)  # the latest version: a.csv and b.csv
-    page.get_by_role("link", name="v1").click()
+    profiles = page.locator("section.profile")
+    expect(profiles).to_have_count(2)  # a.csv and b.csv
+    expect(profiles.first).to_contain_text("2 rows · 2 columns")
+    expect(profiles.first.locator("svg.histogram").first).to_be_visible()
+    page.get_by_role("link", name="v1 → v2").click()
+    diff = page.locator("section", has=page.get_by_role("heading", name="What changed"))
+    expect(diff).to_contain_text("1 file(s) added, 0 removed, 1 changed")
+    expect(diff.locator("table.shift caption")).to_contain_text("a.csv: 1 → 2 rows")
+    expect(diff.locator("table.shift tbody tr").first).to_contain_text("max 1 → 5")
+    page.get_by_role("link", name="v1", exact=True).click()
     expect(page.get_by_role("heading", name="Files of churn-train@1")).to_be_visible()
     expect(files).to_have_count(1)
     reader = versions.nth(1).get_by_role("link").nth(1)  # the run that read v1
@@ -379,6 +389,7 @@ def test_every_page_passes_an_accessibility_check(
     rich = next(r["id"] for r in runs if r["name"] == "rf-1")  # charts, files, notes
     pages = [
         f"/runs/{rich}",
+        "/datasets/churn-train?version=2&against=1",
         f"/runs/{rich}/artifacts/files/scores.csv",
         f"/runs/{rich}/artifacts/files/evil.html",
         f"/runs/{rich}/artifacts/files/picture.png",

@@ -274,14 +274,25 @@ def datasets_page(request: Request, services: Services) -> HTMLResponse:
 @router.get("/datasets/{name}", response_class=HTMLResponse)
 @page("viewer")
 def dataset_page(
-    request: Request, services: Services, name: str, version: int | None = None
+    request: Request,
+    services: Services,
+    name: str,
+    version: int | None = None,
+    against: int | None = None,
 ) -> HTMLResponse:
-    """One dataset: its versions (newest first) with the runs that read each, and the
-    files of one version (the latest unless ``version`` is given)."""
+    """One dataset: its versions (newest first) with the runs that read each; one version
+    (the latest unless ``version`` is given): its profile per table (statistics,
+    histograms, top values), its data sheet and its files; with ``against``, what changed
+    from that version to this one (files, and per column its shift)."""
+    from shipway.datasets.sheets import profile_to_markdown
+
     versions = sorted(services.datasets.versions(name), key=lambda v: -v.version)
     shown = services.datasets.get(f"{name}@{version}" if version else name)
     files = services.datasets.manifest(shown)
     used = {v.version: services.datasets.used_by(v.ref) for v in versions}
+    tables = (shown.profile or {}).get("files", {})
+    sheets = {rel: profile_to_markdown(p, f"{shown.ref}: {rel}") for rel, p in tables.items()}
+    diff = services.datasets.diff(f"{name}@{against}", shown.ref) if against else None
     return render(
         "dataset.html",
         request=request,
@@ -291,6 +302,10 @@ def dataset_page(
         files=files[:MAX_FILES],
         file_count=len(files),
         used=used,
+        tables=tables,
+        sheets=sheets,
+        diff=diff,
+        against=against,
     )
 
 
