@@ -142,6 +142,17 @@ class MetricSeries(Record):
 
 
 @dataclasses.dataclass(frozen=True)
+class RunGroup(Record):
+    """Runs sharing a value of a param, tag, status or user: how many, and per metric
+    ``{count, mean, min, max, std}`` of their latest values (``value`` None: runs without
+    it)."""
+
+    value: str | None
+    runs: int
+    metrics: dict[str, dict[str, float | int | None]]
+
+
+@dataclasses.dataclass(frozen=True)
 class GitInfo(Record):
     commit: str | None = None
     branch: str | None = None

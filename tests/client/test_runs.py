@@ -330,3 +330,26 @@ def test_metric_series_are_thinned_on_the_server_keeping_spikes(client: sw.Clien
         client.tracking.metric_series([run.id], ["lost"])
     with pytest.raises(errors.InvalidInput, match=r"points must be an integer from 8"):
         client.tracking.metric_series([run.id], points=3)
+
+
+def test_runs_grouped_by_a_param_with_metric_statistics(client: sw.Client) -> None:
+    for model, acc in [("rf", 0.8), ("rf", 0.9), ("rf", float("nan")), ("lr", 0.7), (None, 0.5)]:
+        with sw.start_run(experiment="grouped", client=client, capture=False) as run:
+            if model:
+                run.log_params({"model": model})
+            run.log_metric("acc", acc)
+    groups = client.tracking.group_runs("grouped", by="params.model")
+    assert [(g.value, g.runs) for g in groups] == [("rf", 3), ("lr", 1), (None, 1)]
+    rf = groups[0].metrics["acc"]
+    assert rf["count"] == 2  # the NaN is not counted
+    assert rf["mean"] == pytest.approx(0.85) and (rf["min"], rf["max"]) == (0.8, 0.9)
+    assert rf["std"] == pytest.approx(0.0707107, rel=1e-5)
+    assert groups[1].metrics["acc"]["std"] is None  # one run: no spread
+    filtered = client.tracking.group_runs("grouped", by="params.model", filter="metrics.acc > 0.6")
+    assert [(g.value, g.runs) for g in filtered] == [("rf", 2), ("lr", 1)]
+    by_status = client.tracking.group_runs("grouped", by="status")
+    assert [(g.value, g.runs) for g in by_status] == [("finished", 5)]
+    with pytest.raises(errors.InvalidInput, match="group by params.NAME"):
+        client.tracking.group_runs("grouped", by="metrics.acc")
+    with pytest.raises(errors.FilterSyntaxError):
+        client.tracking.group_runs("grouped", by="status", filter="metrics.acc >")

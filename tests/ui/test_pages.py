@@ -518,3 +518,25 @@ def test_run_notes_are_markdown_and_stay_text(tab: Page, server: str) -> None:
     page.reload()
     expect(notes.get_by_role("heading", name="Why this run")).to_be_visible()
     assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_runs_grouped_by_a_param(tab: Page, server: str) -> None:
+    page = tab
+    page.goto(server + "/runs?experiment=churn")
+    page.get_by_label("Group by").select_option("params.model")
+    page.get_by_role("button", name="Search").click()
+    groups = page.locator("table.groups tbody tr")
+    expect(groups).to_have_count(2)  # rf (3 runs) and the run without the param
+    expect(groups.first).to_contain_text("rf")
+    expect(groups.first.locator("td").first).to_have_text("3")
+    acc = groups.first.locator("td").nth(1)  # metrics.acc: mean ± std (min – max)
+    expect(acc).to_contain_text("0.87 ± 0.06")
+    expect(acc).to_contain_text("(0.81 – 0.93)")
+    expect(groups.nth(1)).to_contain_text("(not set)")
+    assert "group=params.model" in page.url
+    groups.first.get_by_role("link", name="rf").click()  # the group's runs
+    expect(page.get_by_label("Filter")).to_have_value("params.model = 'rf'")
+    expect(page.locator("table.runs tbody tr")).to_have_count(3)
+    bad = page.goto(server + "/runs?experiment=churn&group=metrics.acc")
+    assert bad is not None and bad.status == 400
+    expect(page.get_by_role("alert")).to_contain_text("group by params.NAME")

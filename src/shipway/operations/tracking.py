@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol
 from shipway.errors import Conflict, FilterSyntaxError, ParamConflict
 from shipway.operations.declare import op
 from shipway.operations.types import Limit, Name
-from shipway.records import Experiment, GitInfo, MetricPoint, MetricSeries, Page, Run
+from shipway.records import Experiment, GitInfo, MetricPoint, MetricSeries, Page, Run, RunGroup
 
 DS = "data-scientist"
 Status = Literal["running", "finished", "failed", "killed"]
@@ -130,6 +130,20 @@ class Tracking(Protocol):
         y arrays per series, on x = step, time (ms) or relative (s since the run started),
         within [x_min, x_max], each thinned on the server to at most ``points`` points
         (first, lowest, highest and last per x bucket, so spikes survive)."""
+        ...
+
+    @op("POST", "/runs/group", role="viewer", key="groups", errors=(FilterSyntaxError,))
+    def group_runs(
+        self,
+        experiment: str | int | Sequence[str | int] | None = None,
+        *,
+        by: str,
+        filter: str | None = None,
+        include_deleted: bool = False,
+    ) -> list[RunGroup]:
+        """Runs matching a filter grouped by ``params.NAME``, ``tags.NAME``, ``status`` or
+        ``user``: per group the run count and, per metric, the mean, min, max and std of
+        the latest values; largest groups first (at most 1,000)."""
         ...
 
     @op("POST", "/runs/search", role="viewer", key="runs", errors=(FilterSyntaxError,))

@@ -312,3 +312,52 @@ def _glob_from_like(pattern: str) -> str:
 
 def _glob_literal(char: str) -> str:
     return f"[{char}]" if char in "*?[" else char
+
+
+MAX_GROUPS = 1000
+
+
+def group_query(matching: sa.Select[int], by: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """Two queries over the runs ``matching`` selects, grouped by ``by`` (``params.X``,
+    ``tags.X``, or the attribute ``status`` or ``user``): the run count per group, and
+    per group and metric the count, sum, sum of squares, min and max of the latest value
+    (NaN is stored as NULL, so it is not counted)."""
+    kind, _, name = by.partition(".")
+    tables = {"params": params, "tags": tags}
+    chosen = matching.order_by(None).subquery("matching")
+    if kind in tables and name:
+        table = tables[kind].alias("g")
+        source = chosen.outerjoin(
+            table, sa.and_(table.c.run_pk == chosen.c.pk, table.c.key == name)
+        )
+        value: ColumnElement[Any] = table.c.value
+    elif by in ("status", "user"):
+        source = chosen.join(runs, runs.c.pk == chosen.c.pk)
+        value = runs.c[by]
+    else:
+        raise InvalidInput(
+            f"group by params.NAME, tags.NAME, status or user, got {by!r}",
+            details={"field": "by"},
+        )
+    counts = (
+        sa.select(value.label("value"), sa.func.count().label("runs"))
+        .select_from(source)
+        .group_by(value)
+        .order_by(sa.func.count().desc(), value.is_(None), value)  # NULL last everywhere
+        .limit(MAX_GROUPS)
+    )
+    metric = latest_metrics.alias("lm")
+    stats = (
+        sa.select(
+            value.label("value"),
+            metric.c.key,
+            sa.func.count(metric.c.value).label("n"),
+            sa.func.sum(metric.c.value).label("total"),
+            sa.func.sum(metric.c.value * metric.c.value).label("squares"),
+            sa.func.min(metric.c.value).label("low"),
+            sa.func.max(metric.c.value).label("high"),
+        )
+        .select_from(source.join(metric, metric.c.run_pk == chosen.c.pk))
+        .group_by(value, metric.c.key)
+    )
+    return counts, stats

@@ -28,6 +28,7 @@ from shipway.records import (
     MetricSeries,
     Page,
     Run,
+    RunGroup,
     Series,
     positive_int,
 )
@@ -117,6 +118,16 @@ class TrackingService:
         with self.db.read() as conn:
             items = experiments_repo.page(conn, int(after), limit + 1)
         return _page(items, limit, lambda last: {"after": last.id}, "experiments")
+
+    def _experiment_ids(
+        self, conn: Connection, experiment: str | int | Sequence[str | int] | None
+    ) -> list[int] | None:
+        """The ids of the experiments named (None: every experiment); NotFound if one is
+        unknown."""
+        if experiment is None:
+            return None
+        refs = [experiment] if isinstance(experiment, str | int) else list(experiment)
+        return [self._experiment(conn, ref).id for ref in refs]
 
     def _experiment(self, conn: Connection, ref: int | str) -> Experiment:
         # a string is a name first (start_run(experiment="1") creates one named "1"),
@@ -389,6 +400,40 @@ class TrackingService:
             raise NotFound(f"no run named logs metric {missing[0]!r}; their metrics: {logged}")
         return out
 
+    def group_runs(
+        self,
+        experiment: str | int | Sequence[str | int] | None = None,
+        *,
+        by: str,
+        filter: str | None = None,
+        include_deleted: bool = False,
+    ) -> list[RunGroup]:
+        """The runs matching ``filter`` grouped by a param, a tag, ``status`` or ``user``:
+        per group its run count and, per metric, the mean, min, max and (sample) standard
+        deviation of the runs' latest values. Largest groups first, at most 1,000."""
+        import math
+
+        from shipway.tracking.search import build_query, group_query
+
+        with self.db.read() as conn:
+            ids = self._experiment_ids(conn, experiment)
+            counts, stats = group_query(build_query(filter, (), ids, include_deleted), by)
+            groups = {row.value: RunGroup(row.value, row.runs, {}) for row in conn.execute(counts)}
+            for row in conn.execute(stats):
+                group = groups.get(row.value)
+                if group is None or not row.n:
+                    continue
+                mean = row.total / row.n
+                spread = (row.squares - row.n * mean * mean) / (row.n - 1) if row.n > 1 else None
+                group.metrics[row.key] = {
+                    "count": row.n,
+                    "mean": mean,
+                    "min": row.low,
+                    "max": row.high,
+                    "std": None if spread is None else math.sqrt(max(spread, 0.0)),
+                }
+        return list(groups.values())
+
     # search ----------------------------------------------------------------------------
 
     def search_runs(
@@ -412,10 +457,7 @@ class TrackingService:
                 raise InvalidInput("this cursor belongs to another search; start without a cursor")
             offset = int(state["offset"])
         with self.db.read() as conn:
-            ids = None
-            if experiment is not None:
-                refs = [experiment] if isinstance(experiment, str | int) else list(experiment)
-                ids = [self._experiment(conn, ref).id for ref in refs]
+            ids = self._experiment_ids(conn, experiment)
             query = build_query(filter, order_by, ids, include_deleted)
             pks = list(conn.execute(query.limit(limit + 1).offset(offset)).scalars())
             runs = runs_repo.load(conn, pks[:limit])

@@ -55,9 +55,12 @@ def runs(
     columns: str = "",
     cursor: str | None = None,
     limit: int = Query(default=100, ge=1, le=500),
+    group: str = "",
 ) -> HTMLResponse:
     """The runs of one or more experiments (all when none is named): filtered, ordered,
-    a page at a time, with the columns asked for."""
+    a page at a time, with the columns asked for; with ``group`` (``params.NAME``,
+    ``tags.NAME``, ``status`` or ``user``) the matching runs' groups above them, with the
+    mean, min, max and std of each metric column."""
     refs: list[str | int] = [int(r) if r.isdigit() else r for r in experiment]
     problem = None
     found: Sequence[Run] = ()
@@ -77,9 +80,22 @@ def runs(
         if "order_by" not in exc.details:
             raise
         problem = {"message": exc.message, "position": None, "field": "order"}
+    groups = None
+    if group and not problem:
+        try:
+            groups = services.tracking.group_runs(refs or None, by=group, filter=filter or None)
+        except errors.InvalidInput as exc:
+            problem = {"message": exc.message, "position": None, "field": "group"}
     chosen = [c.strip() for c in columns.split(",") if c.strip()]
     shown = chosen or _default_columns(found)
-    state = {"experiment": experiment, "filter": filter, "order": order, "columns": columns}
+    state = {
+        "experiment": experiment,
+        "filter": filter,
+        "order": order,
+        "columns": columns,
+        "group": group,
+    }
+    params_seen = sorted({k for r in found for k in r.params})
     return render(
         "runs.html",
         400 if problem else 200,
@@ -92,6 +108,12 @@ def runs(
         sort_url=lambda column, direction: _url(state, order=[f"{column} {direction}"]),
         sorted_by=_sorted_by(order),
         value=_value,
+        groups=groups,
+        group_options=[*(f"params.{k}" for k in params_seen), "status", "user"],
+        group_metrics=[c.removeprefix("metrics.") for c in shown if c.startswith("metrics.")],
+        group_url=lambda value: _url(
+            {**state, "group": ""}, filter=_and(filter, _condition(group, value))
+        ),
     )
 
 
@@ -307,6 +329,21 @@ def dataset_page(
         diff=diff,
         against=against,
     )
+
+
+def _condition(column: str, value: str | None) -> str:
+    """The filter that picks one group's runs (the filter language's quoting)."""
+    kind, dot, key = column.partition(".")
+    if dot and not key.replace("_", "").isalnum():
+        column = f"{kind}.`{key.replace('`', '``')}`"
+    if value is None:
+        return f"{column} IS NULL"
+    quoted = "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+    return f"{column} = {quoted}"
+
+
+def _and(first: str, second: str) -> str:
+    return f"({first}) and {second}" if first.strip() else second
 
 
 def _default_columns(found: Sequence[Run]) -> list[str]:
