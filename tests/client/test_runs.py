@@ -353,3 +353,34 @@ def test_runs_grouped_by_a_param_with_metric_statistics(client: sw.Client) -> No
         client.tracking.group_runs("grouped", by="metrics.acc")
     with pytest.raises(errors.FilterSyntaxError):
         client.tracking.group_runs("grouped", by="status", filter="metrics.acc >")
+
+
+def test_run_pages_are_keyset_cursors_stable_under_inserts(client: sw.Client) -> None:
+    # 13 runs: ties, a NaN (stored as NULL) and a missing metric, in both sort directions
+    values = [0.5, 0.9, 0.5, None, 0.7, float("nan"), 0.5, 0.1, 0.9, 0.3, None, 0.5, 0.2]
+    for i, value in enumerate(values):
+        with sw.start_run(experiment="paged", name=f"r{i}", client=client, capture=False) as run:
+            run.log_params({"bucket": str(i % 3)})
+            if value is not None:
+                run.log_metric("acc", value)
+    for order in (["metrics.acc desc"], ["metrics.acc asc", "params.bucket desc"], []):
+        whole = [r.id for r in client.search_runs("paged", order_by=order, limit=100)]
+        paged, cursor = [], None
+        while True:
+            page = client.search_runs("paged", order_by=order, limit=4, cursor=cursor)
+            paged += [r.id for r in page]
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        assert paged == whole and len(set(paged)) == 13, order
+    # a run added between two pages does not shift the second one (offsets would)
+    first = client.search_runs("paged", order_by=["metrics.acc desc"], limit=4)
+    with sw.start_run(experiment="paged", name="late", client=client, capture=False) as late:
+        late.log_metric("acc", 0.95)  # sorts before everything already seen
+    second = client.search_runs(
+        "paged", order_by=["metrics.acc desc"], limit=4, cursor=first.next_cursor
+    )
+    whole = [r.id for r in client.search_runs("paged", order_by=["metrics.acc desc"])]
+    assert [r.id for r in second] == whole[5:9]  # right after the first page's last run
+    with pytest.raises(errors.InvalidInput, match="another search"):
+        client.search_runs("paged", order_by=["metrics.acc asc"], cursor=first.next_cursor)

@@ -84,10 +84,15 @@ def build_query(
     order_by: Sequence[str] = (),
     experiment_ids: Sequence[int] | None = None,
     include_deleted: bool = False,
-) -> sa.Select[int]:
-    """``SELECT runs.pk`` matching the filter, in order; the caller adds LIMIT and OFFSET.
+    after: Sequence[Any] | None = None,
+) -> sa.Select[Any]:
+    """``SELECT runs.pk, k0, k1, …`` matching the filter, in order: ``k*`` are the values
+    the rows are ordered by (NULL flags included), which a keyset cursor keeps; with
+    ``after`` (a previous row's ``k*``) only the rows that come after it. The caller adds
+    LIMIT.
 
-    Raises FilterSyntaxError for a bad filter and InvalidInput for a bad order_by item.
+    Raises FilterSyntaxError for a bad filter and InvalidInput for a bad order_by item or
+    a cursor whose keys do not fit the order.
     """
     node = parse_filter(filter_text or "")
     keys = parse_order_by(order_by)
@@ -97,14 +102,40 @@ def build_query(
         where.append(runs.c.experiment_id.in_(list(experiment_ids)))
     if not include_deleted:
         where.append(runs.c.deleted == sa.false())
-    order = [term for key in keys for term in compiler.order_terms(key)]
-    order += [runs.c.start_time.desc(), runs.c.pk.desc()]
+    terms = [term for key in keys for term in compiler.order_terms(key)]
+    terms += [(runs.c.start_time, True), (runs.c.pk, True)]
+    if after is not None:
+        if len(after) != len(terms):
+            raise InvalidInput("this cursor belongs to another search; start without a cursor")
+        where.append(_after(terms, after))
+    columns = [runs.c.pk.label("pk")]
+    columns += [expr.label(f"k{i}") for i, (expr, _) in enumerate(terms)]
     return (
-        sa.select(runs.c.pk.label("pk"))
+        sa.select(*columns)
         .select_from(compiler.from_clause())
         .where(*where)
-        .order_by(*order)
+        .order_by(*(expr.desc() if desc else expr.asc() for expr, desc in terms))
     )
+
+
+def _after(
+    terms: list[tuple[ColumnElement[Any], bool]], last: Sequence[Any]
+) -> ColumnElement[bool]:
+    """Rows that come after ``last`` in the order of ``terms``: the first term past it, or
+    equal to it and the next past it, and so on (a keyset predicate). A NULL is equal to a
+    NULL, and nothing comes after a NULL in its own term (NULLs sort last)."""
+    options = []
+    for i, (expr, desc) in enumerate(terms):
+        value = last[i]
+        if value is None:
+            continue
+        same = [
+            e.is_(None) if v is None else e == v
+            for (e, _), v in zip(terms[:i], last[:i], strict=True)
+        ]
+        past = expr < value if desc else expr > value
+        options.append(sa.and_(*same, past))
+    return sa.or_(*options) if options else sa.false()
 
 
 class _QueryCompiler:
@@ -140,11 +171,12 @@ class _QueryCompiler:
             joins[key] = _KEY_TABLES[key[0]].alias(f"{_ALIAS_LETTER[key[0]]}_{number}")
         return joins[key]
 
-    def order_terms(self, key: OrderKey) -> list[ColumnElement[Any]]:
+    def order_terms(self, key: OrderKey) -> list[tuple[ColumnElement[Any], bool]]:
+        """(expression, descending) pairs that order by ``key``."""
         column, nullable = self.order_column(key)
-        direction = column.desc() if key.descending else column.asc()
         # NULLs last in both directions, portably: false sorts before true.
-        return [column.is_(None), direction] if nullable else [direction]
+        flag = sa.case((column.is_(None), 1), else_=0)
+        return [(flag, False), (column, key.descending)] if nullable else [(column, key.descending)]
 
     def order_column(self, key: OrderKey) -> tuple[ColumnElement[Any], bool]:
         if key.kind == "attribute":

@@ -450,20 +450,21 @@ class TrackingService:
 
         limit = _check_limit(limit)
         scope = _query_hash(experiment, filter, order_by, include_deleted)
-        offset = 0
-        if cursor:
+        after = None
+        if cursor:  # a keyset cursor: the last row's order values, not an offset
             state = _decode_cursor(cursor, "runs")
-            if state.get("q") != scope:
+            if state.get("q") != scope or not isinstance(state.get("after"), list):
                 raise InvalidInput("this cursor belongs to another search; start without a cursor")
-            offset = int(state["offset"])
+            after = state["after"]
         with self.db.read() as conn:
             ids = self._experiment_ids(conn, experiment)
-            query = build_query(filter, order_by, ids, include_deleted)
-            pks = list(conn.execute(query.limit(limit + 1).offset(offset)).scalars())
-            runs = runs_repo.load(conn, pks[:limit])
+            query = build_query(filter, order_by, ids, include_deleted, after)
+            rows = conn.execute(query.limit(limit + 1)).all()
+            runs = runs_repo.load(conn, [row.pk for row in rows[:limit]])
         next_cursor = None
-        if len(pks) > limit:
-            next_cursor = _encode_cursor({"offset": offset + limit, "q": scope}, "runs")
+        if len(rows) > limit:
+            last = list(rows[limit - 1])[1:]  # k0, k1, …: where the next page starts
+            next_cursor = _encode_cursor({"after": last, "q": scope}, "runs")
         return Page(runs, next_cursor)
 
 
