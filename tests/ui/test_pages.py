@@ -121,6 +121,8 @@ def test_home_to_runs_sort_filter_and_pages(tab: Page, server: str) -> None:
     expect(page.get_by_role("cell", name=HOSTILE, exact=True)).to_be_visible()
     assert page.locator("table.runs img").count() == 0
 
+    reader = page.locator("table.runs tbody tr", has_text="rf-2")
+    expect(reader.get_by_role("link", name="churn-train@1")).to_be_visible()  # what it read
     page.get_by_role("link", name="metrics.acc").click()  # sort: highest first
     expect(page).to_have_url(server + "/runs?experiment=churn&order=metrics.acc+DESC")
     expect(rows.first.locator("td").nth(1)).to_have_text("rf-1")
@@ -343,6 +345,14 @@ def test_unknown_experiment_is_a_404_page(tab: Page, server: str) -> None:
     assert response is not None and response.status == 404
     expect(page.get_by_role("alert")).to_contain_text("nope")
     assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    bad = page.goto(server + "/runs?limit=many")  # a bad query parameter: an HTML page too
+    assert bad is not None and bad.status == 400
+    expect(page.get_by_role("alert")).to_contain_text("limit")
+    nowhere = page.goto(server + "/no/such/page")
+    assert nowhere is not None and nowhere.status == 404
+    expect(page.get_by_role("alert")).to_contain_text("there is no page at /no/such/page")
+    api = httpx.get(server + "/api/v1/nope", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"  # the API: JSON
 
 
 def test_with_auth_on_the_pages_ask_for_a_token_and_answer_html(sqlite_settings: Settings) -> None:

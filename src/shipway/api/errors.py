@@ -10,11 +10,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shipway import errors
 from shipway.api.responses import JSON
 from shipway.http_status import status_for
+from shipway.ui.web import error_page
 
 log = logging.getLogger("shipway.api")
 
@@ -50,23 +52,35 @@ def _validation_details(exc: RequestValidationError) -> tuple[str, list[dict[str
     return f"invalid request: {where}{first['problem']}", problems
 
 
+def _for_a_browser(request: Request) -> bool:
+    """A page of the workspace asked for by a browser (not the API, not a data route)."""
+    path = request.url.path
+    api = path.startswith(("/api/", "/ui/", "/docs", "/openapi.json"))
+    return not api and "text/html" in request.headers.get("accept", "")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.ShipwayError)
     async def _shipway(_: Request, exc: errors.ShipwayError) -> JSON:
         return envelope(status_for(exc), exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSON:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         message, problems = _validation_details(exc)
+        if _for_a_browser(request):  # a page's bad query parameter: an HTML error page
+            return error_page(request, errors.InvalidInput(message, details=problems))
         return envelope(400, "invalid_input", message, problems)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if isinstance(exc.__cause__, errors.ShipwayError):  # e.g. a body over the limit
             cause = exc.__cause__
             return envelope(status_for(cause), cause.code, cause.message, cause.details)
         message = str(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
+            if _for_a_browser(request):
+                where = request.url.path
+                return error_page(request, errors.NotFound(f"there is no page at {where}"))
             message = f"no route {request.method} {request.url.path}; see /docs for the API"
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}; see /docs"

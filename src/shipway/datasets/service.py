@@ -30,6 +30,7 @@ from shipway.tracking.validation import check_slug
 
 CONTEXT = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 MAX_PROFILED_FILES = 100
+MAX_RUNS_ASKED = 1000  # runs in one inputs_of_runs question
 
 
 def now_ms() -> int:
@@ -245,6 +246,14 @@ class DatasetService:
     def inputs(self, run_id: str) -> list[RunInput]:
         with self.db.read() as conn:
             return repo.inputs_of(conn, self._run_pk(conn, run_id))
+
+    def inputs_of_runs(self, run_ids: Sequence[str]) -> list[RunInput]:
+        """The dataset versions many runs read, in one query (a runs table's column)."""
+        ids = list(dict.fromkeys(run_ids))
+        if len(ids) > MAX_RUNS_ASKED:
+            raise InvalidInput(f"ask for at most {MAX_RUNS_ASKED} runs at once, got {len(ids)}")
+        with self.db.read() as conn:
+            return repo.inputs_of_runs(conn, ids)
 
     def used_by(self, ref: str) -> list[RunInput]:
         version = self.get(ref)

@@ -4,6 +4,7 @@ materializing move blobs: ``client/transfer.py`` and the blob routes.)"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from shipway.errors import Conflict
@@ -68,6 +69,12 @@ class Datasets(Protocol):
     @op("POST", "/runs/{run_id}/inputs", role=DS, status=201, event="log_input")
     def log_input(self, run_id: str, ref: str, context: str = "training") -> RunInput:
         """Record that a run read a dataset version, as ``training``, ``validation``, …"""
+        ...
+
+    @op("POST", "/runs-inputs", role="viewer", key="inputs")
+    def inputs_of_runs(self, run_ids: Sequence[str]) -> list[RunInput]:
+        """The dataset versions many runs read (at most 1,000 runs), by run then dataset;
+        an unknown run id simply has none."""
         ...
 
     @op("GET", "/runs/{run_id}/inputs", role="viewer", key="inputs")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -119,25 +119,29 @@ def add_input(conn: Connection, run_pk: int, version_id: int, context: str) -> N
     )
 
 
-def inputs_of(conn: Connection, run_pk: int) -> list[RunInput]:
+def _inputs(conn: Connection, where: Any, *order: Any) -> list[RunInput]:
+    """Run inputs matching ``where``: which run read which dataset version, as what."""
     rows = conn.execute(
         sa.select(runs.c.id, datasets.c.name, dataset_versions.c.version, run_inputs.c.context)
         .join(dataset_versions, dataset_versions.c.id == run_inputs.c.dataset_version_id)
         .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
         .join(runs, runs.c.pk == run_inputs.c.run_pk)
-        .where(run_inputs.c.run_pk == run_pk)
-        .order_by(datasets.c.name, dataset_versions.c.version)
+        .where(where)
+        .order_by(*order)
     )
     return [RunInput(r.id, r.name, r.version, r.context) for r in rows]
+
+
+def inputs_of(conn: Connection, run_pk: int) -> list[RunInput]:
+    return _inputs(conn, run_inputs.c.run_pk == run_pk, datasets.c.name, dataset_versions.c.version)
+
+
+def inputs_of_runs(conn: Connection, run_ids: Sequence[str]) -> list[RunInput]:
+    """The inputs of many runs in one query, by run id then dataset."""
+    return _inputs(
+        conn, runs.c.id.in_(list(run_ids)), runs.c.id, datasets.c.name, dataset_versions.c.version
+    )
 
 
 def runs_using(conn: Connection, version_id: int) -> list[RunInput]:
-    rows = conn.execute(
-        sa.select(runs.c.id, datasets.c.name, dataset_versions.c.version, run_inputs.c.context)
-        .join(dataset_versions, dataset_versions.c.id == run_inputs.c.dataset_version_id)
-        .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
-        .join(runs, runs.c.pk == run_inputs.c.run_pk)
-        .where(run_inputs.c.dataset_version_id == version_id)
-        .order_by(runs.c.start_time)
-    )
-    return [RunInput(r.id, r.name, r.version, r.context) for r in rows]
+    return _inputs(conn, run_inputs.c.dataset_version_id == version_id, runs.c.start_time)

@@ -96,6 +96,10 @@ def runs(
         "group": group,
     }
     params_seen = sorted({k for r in found for k in r.params})
+    read: dict[str, list[Any]] = {}
+    if found:
+        for item in services.datasets.inputs_of_runs([r.id for r in found]):
+            read.setdefault(item.run_id, []).append(item)
     return render(
         "runs.html",
         400 if problem else 200,
@@ -109,6 +113,7 @@ def runs(
         sorted_by=_sorted_by(order),
         value=_value,
         groups=groups,
+        read=read,
         group_options=[*(f"params.{k}" for k in params_seen), "status", "user"],
         group_metrics=[c.removeprefix("metrics.") for c in shown if c.startswith("metrics.")],
         group_url=lambda value: _url(
