@@ -56,9 +56,10 @@ def ui(
     ] = False,
     home: Home = None,
 ) -> None:
-    """Open the web workspace on a local home, with no server to run: the same pages
-    over the home's services, on this machine only (127.0.0.1, auth off; the monitor loop
-    does not run, so nothing acts on its own). Ctrl-C stops it.
+    """Open the web workspace on a local home, with no server to run (127.0.0.1 only).
+
+    The same pages as `shipway server` over the home's services, on this machine only
+    (auth off; the monitor loop does not run, so nothing acts on its own). Ctrl-C stops it.
 
     Example: shipway ui --open
     """
