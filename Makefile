@@ -20,8 +20,8 @@ demo: install  ## start a server, track two scikit-learn models, compare them
 	$(BIN)/shipway demo
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/lint-imports
 
 typecheck: install

@@ -259,6 +259,7 @@ def test_models_and_a_model_page_with_its_alias_moves(tab: Page, server: str) ->
     signature = page.locator("table.signature tbody tr")
     expect(signature).to_have_count(4)  # iris's four measurements
     expect(signature.first).to_contain_text("sepal length (cm)")
+    expect(page.locator("table.example tbody tr")).to_have_count(3)  # the logged example
     expect(page.get_by_text("No contract: nothing to check against.")).to_be_visible()
     expect(page.get_by_role("button", name="Promote to production")).to_be_visible()  # admin
     page.get_by_role("link", name="iris", exact=True).first.click()
@@ -517,6 +518,7 @@ def test_run_notes_are_markdown_and_stay_text(tab: Page, server: str) -> None:
     page.goto(server + "/runs?experiment=churn&order=metrics.acc+DESC")
     page.get_by_role("link", name="rf-0").click()
     expect(page.get_by_role("heading", name="Run rf-0")).to_be_visible()
+    page.get_by_text("Write notes").click()  # the editor is folded away
     page.get_by_label("Notes (Markdown)").fill(
         "## Why this run\n\nDeeper *trees* <img src=x onerror=alert(10)> [x](javascript:alert(11))"
     )

@@ -35,6 +35,7 @@ def build(
         "owners": model.owners,
         "flavor": version.flavor,
         "signature": package.get("signature"),
+        "input_example": package.get("input_example"),
         "predict_proba": package.get("predict_proba"),
         "classes": package.get("classes"),
         "metrics": lineage["run"]["metrics"],

@@ -9,6 +9,8 @@
   "use strict";
   const COLORS = ["#0550ae", "#bc4c00", "#1a7f37", "#8250df", "#cf222e", "#0a7ea4",
     "#9a6700", "#6e7781", "#d1247d", "#116329"];
+  const STEPS = [1, 2, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8].map((p) => m * p))
+    .sort((a, b) => a - b);
 
   function params(form) {
     const out = new URLSearchParams();
@@ -69,7 +71,10 @@
       height: 320,
       series: series,
       scales: { x: { time: state.x === "time" }, y: { distr: state.log ? 3 : 1 } },
-      axes: [{ label: { step: "step", time: "", relative: "seconds since start" }[state.x] }, {}],
+      axes: [{
+        label: { step: "step", time: "", relative: "seconds since start" }[state.x],
+        incrs: state.x === "step" ? STEPS : undefined, // whole steps only
+      }, {}],
       cursor: { drag: { x: true, y: false } },
       hooks: { setSelect: [(u) => zoomed(el, u, state, scale)] },
     };
