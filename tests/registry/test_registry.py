@@ -152,6 +152,10 @@ def test_lineage_and_reverse_queries(client: sw.Client, tmp_path: Path) -> None:
     outputs = client.registry.versions_from_run(run.id)
     assert [(v.name, v.version) for v in outputs] == [("churn", version.version)]
     assert client.registry.versions_from_run(parent.id) == []
+    readers = client.datasets.readers("churn-train")
+    assert [(i.run_id, i.version, i.context) for i in readers] == [(run.id, 1, "training")]
+    with pytest.raises(errors.NotFound, match="no dataset 'nope'"):
+        client.datasets.readers("nope")
     read = client.datasets.inputs_of_runs([run.id, parent.id, "unknown"])
     assert [(i.run_id, i.dataset, i.version, i.context) for i in read] == [
         (run.id, "churn-train", 1, "training")

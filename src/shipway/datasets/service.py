@@ -255,6 +255,15 @@ class DatasetService:
         with self.db.read() as conn:
             return repo.inputs_of_runs(conn, ids)
 
+    def readers(self, name: str) -> list[RunInput]:
+        """The runs that read each version of a dataset, in one query."""
+        check_name(name)
+        with self.db.read() as conn:
+            found = repo.readers_of(conn, name)
+            if not found and repo.version_id(conn, name, 1) is None:  # versions start at 1
+                raise NotFound(f"no dataset {name!r}; `shipway data list` shows them")
+            return found
+
     def used_by(self, ref: str) -> list[RunInput]:
         version = self.get(ref)
         with self.db.read() as conn:

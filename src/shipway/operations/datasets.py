@@ -71,6 +71,11 @@ class Datasets(Protocol):
         """Record that a run read a dataset version, as ``training``, ``validation``, …"""
         ...
 
+    @op("GET", "/datasets/{name}/runs", role="viewer", key="inputs")
+    def readers(self, name: str) -> list[RunInput]:
+        """The runs that read each version of a dataset (by version, then start)."""
+        ...
+
     @op("POST", "/runs-inputs", role="viewer", key="inputs")
     def inputs_of_runs(self, run_ids: Sequence[str]) -> list[RunInput]:
         """The dataset versions many runs read (at most 1,000 runs), by run then dataset;

@@ -143,5 +143,10 @@ def inputs_of_runs(conn: Connection, run_ids: Sequence[str]) -> list[RunInput]:
     )
 
 
+def readers_of(conn: Connection, name: str) -> list[RunInput]:
+    """Every run that read any version of dataset ``name``, by version then start."""
+    return _inputs(conn, datasets.c.name == name, dataset_versions.c.version, runs.c.start_time)
+
+
 def runs_using(conn: Connection, version_id: int) -> list[RunInput]:
     return _inputs(conn, run_inputs.c.dataset_version_id == version_id, runs.c.start_time)

@@ -316,7 +316,9 @@ def dataset_page(
     versions = sorted(services.datasets.versions(name), key=lambda v: -v.version)
     shown = services.datasets.get(f"{name}@{version}" if version else name)
     files = services.datasets.manifest(shown)
-    used = {v.version: services.datasets.used_by(v.ref) for v in versions}
+    used: dict[int, list[Any]] = {v.version: [] for v in versions}
+    for item in services.datasets.readers(name):  # one query for every version
+        used.setdefault(item.version, []).append(item)
     tables = (shown.profile or {}).get("files", {})
     sheets = {rel: profile_to_markdown(p, f"{shown.ref}: {rel}") for rel, p in tables.items()}
     diff = services.datasets.diff(f"{name}@{against}", shown.ref) if against else None
