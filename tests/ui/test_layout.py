@@ -55,3 +55,16 @@ def test_every_template_compiles() -> None:
     assert len(names) > 15
     for name in names:
         ENV.get_template(name)  # a syntax error raises here, not at a visitor's request
+
+
+def test_list_pages_are_keyset_pages_by_name() -> None:
+    from shipway.ui.web import PAGE, keyset_page
+
+    names = [f"m{i:03d}" for i in range(PAGE * 2 + 5)][::-1]  # in any order
+    first, after = keyset_page(names, str, None)
+    assert first == sorted(names)[:PAGE] and after == first[-1]
+    second, after = keyset_page(names, str, after)
+    assert second[0] == sorted(names)[PAGE] and len(second) == PAGE
+    last, after = keyset_page(names, str, after)
+    assert len(last) == 5 and after is None
+    assert keyset_page(names, str, "zzz") == ([], None)

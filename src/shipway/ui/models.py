@@ -15,7 +15,7 @@ from shipway.records import ContractVersion
 from shipway.registry.service import PROTECTED_ALIASES
 from shipway.services import Services
 from shipway.ui import graph, timeline
-from shipway.ui.web import Form, action, field, number, page, render
+from shipway.ui.web import Form, action, field, keyset_page, number, page, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,9 +34,11 @@ def _contract(services: Services, name: str) -> ContractVersion | None:
 
 @router.get("/models", response_class=HTMLResponse)
 @page("viewer")
-def models_page(request: Request, services: Services) -> HTMLResponse:
-    """Every registered model with its latest version and aliases."""
-    return render("models.html", request=request, models=services.registry.list_models())
+def models_page(request: Request, services: Services, after: str | None = None) -> HTMLResponse:
+    """The registered models by name, 100 a page (``after``: the last name of the page
+    before), each with its latest version and aliases."""
+    shown, last = keyset_page(services.registry.list_models(), lambda m: m.name, after)
+    return render("models.html", request=request, models=shown, next_after=last)
 
 
 @router.get("/models/{name}", response_class=HTMLResponse)

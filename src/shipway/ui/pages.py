@@ -23,7 +23,7 @@ from shipway import errors
 from shipway.records import Run
 from shipway.services import Services
 from shipway.tracking.validation import X_AXES
-from shipway.ui.web import Form, action, caller, page, render
+from shipway.ui.web import Form, action, caller, keyset_page, page, render
 
 STATIC = Path(__file__).parent / "static"
 MAX_COLUMNS = 12  # columns offered by default: the keys the page's runs have, up to this
@@ -293,9 +293,11 @@ MAX_FILES = 200  # files listed on a dataset page; the count says how many there
 
 @router.get("/datasets", response_class=HTMLResponse)
 @page("viewer")
-def datasets_page(request: Request, services: Services) -> HTMLResponse:
-    """Every dataset with its latest version."""
-    return render("datasets.html", request=request, datasets=services.datasets.list_datasets())
+def datasets_page(request: Request, services: Services, after: str | None = None) -> HTMLResponse:
+    """The datasets by name, 100 a page (``after``: the last name of the page before),
+    each with its latest version."""
+    shown, last = keyset_page(services.datasets.list_datasets(), lambda d: d.name, after)
+    return render("datasets.html", request=request, datasets=shown, next_after=last)
 
 
 @router.get("/datasets/{name}", response_class=HTMLResponse)

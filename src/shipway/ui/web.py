@@ -16,7 +16,7 @@ import datetime as dt
 import functools
 import inspect
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -142,6 +142,18 @@ def page(role: str) -> Callable[[Callable[..., HTMLResponse]], Callable[..., HTM
 
 
 Form = dict[str, str]
+PAGE = 100  # items a list page shows
+
+
+def keyset_page(
+    items: Sequence[Any], key: Callable[[Any], Any], after: Any
+) -> tuple[list[Any], Any]:
+    """One page of ``items`` (sorted by ``key``) after the key ``after`` (None: the first),
+    and the key to ask for the next page with (None: this is the last)."""
+    ordered = sorted(items, key=key)
+    rest = ordered if after is None else [i for i in ordered if key(i) > after]
+    shown = rest[:PAGE]
+    return shown, (key(shown[-1]) if len(rest) > PAGE else None)
 
 
 def action(
