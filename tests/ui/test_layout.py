@@ -68,3 +68,46 @@ def test_list_pages_are_keyset_pages_by_name() -> None:
     last, after = keyset_page(names, str, after)
     assert len(last) == 5 and after is None
     assert keyset_page(names, str, "zzz") == ([], None)
+
+
+def test_a_models_versions_and_moves_page_newest_first(
+    sqlite_settings: object, monkeypatch: object
+) -> None:
+    import re
+
+    import httpx
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    import shipway as sw
+    import shipway.ui.web as web
+    from shipway.api.server import BackgroundServer
+    from shipway.services import Services
+
+    monkeypatch.setattr(web, "PAGE", 2)  # type: ignore[attr-defined]
+    client = sw.Client("", settings=sqlite_settings)  # type: ignore[arg-type]
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    for c in range(1, 6):
+        with sw.start_run(experiment="paged", client=client, capture=False) as run:
+            run.log_model(LogisticRegression(C=c, max_iter=300).fit(X, y), register="many")
+    for number in range(1, 6):
+        client.set_alias("many", number, "staging", reason=f"move {number}")
+    services = Services.open(sqlite_settings)  # type: ignore[arg-type]
+    server = BackgroundServer(services)
+    http = httpx.Client(base_url=server.start())
+
+    def table(html: str, pattern: str) -> list[str]:
+        versions_part, _, moves_part = html.partition('id="moves"')
+        return re.findall(pattern, versions_part if "versions" in pattern else moves_part)
+
+    versions = r'<tr><td><a href="/models/many/versions/\d+">v(\d+)</a>'
+    first = http.get("/models/many").text
+    assert "Model many" in first, first[:500]
+    assert table(first, versions) == ["5", "4"] and "?before=4" in first
+    assert table(http.get("/models/many?before=4").text, versions) == ["3", "2"]
+    assert table(first, r"<td>move (\d)</td>") == ["5", "4"] and "moves_before=4" in first
+    older = http.get("/models/many?moves_before=4").text
+    assert table(older, r"<td>move (\d)</td>") == ["3", "2"]
+    server.stop()
+    services.close()
+    client.close()

@@ -43,12 +43,27 @@ def models_page(request: Request, services: Services, after: str | None = None) 
 
 @router.get("/models/{name}", response_class=HTMLResponse)
 @page("viewer")
-def model_page(request: Request, services: Services, name: str) -> HTMLResponse:
-    """One model: its versions (newest first) with their aliases and latest gate result,
-    the alias timeline (a lane per alias) and every alias move with who, when and why."""
+def model_page(
+    request: Request,
+    services: Services,
+    name: str,
+    before: int | None = None,
+    moves_before: int | None = None,
+) -> HTMLResponse:
+    """One model: its versions (newest first, 100 a page: ``before`` a version number)
+    with their aliases and latest gate result, the alias timeline (a lane per alias) and
+    its alias moves with who, when and why (newest first, 100 a page: ``moves_before`` a
+    move's sequence number)."""
     model = services.registry.get_model(name)  # a 404 page when unknown
     versions = sorted(services.registry.list_versions(name), key=lambda v: -v.version)
-    events = services.registry.history(name)
+    shown, next_before = keyset_page(
+        versions, lambda v: -v.version, None if before is None else -before
+    )
+    events = services.registry.history(name)  # oldest first: a move's index is its number
+    numbered = list(enumerate(events, start=1))
+    moves, next_moves = keyset_page(
+        numbered, lambda pair: -pair[0], None if moves_before is None else -moves_before
+    )
     contract = _contract(services, name)
     promotions = services.contracts.promotions(name) if contract else []
     gates: dict[int, str] = {}
@@ -61,7 +76,10 @@ def model_page(request: Request, services: Services, name: str) -> HTMLResponse:
         request=request,
         model=model,
         versions=versions,
-        moves=sorted(events, key=lambda e: -e.time),
+        shown_versions=shown,
+        older_versions=None if next_before is None else -next_before,
+        moves=[e for _, e in moves],
+        older_moves=None if next_moves is None else -next_moves,
         lanes=lanes,
         span=(start, end),
         width=timeline.WIDTH,

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from shipway import errors
 from shipway.records import ModelVersion
 from shipway.services import Services
-from shipway.ui.web import Form, action, field, page, render
+from shipway.ui.web import Form, action, field, keyset_page, page, render
 
 router = APIRouter(include_in_schema=False)
 WINDOWS = ("1h", "24h", "7d", "30d")
@@ -36,9 +36,12 @@ def _resolve(services: Services, uri: str | None) -> ModelVersion | None:
 
 @router.get("/deployments", response_class=HTMLResponse)
 @page("viewer")
-def deployments_page(request: Request, services: Services) -> HTMLResponse:
-    """Every deployment: what it serves (the version its URI names now) and its policy."""
-    found = services.deployments.list()
+def deployments_page(
+    request: Request, services: Services, after: str | None = None
+) -> HTMLResponse:
+    """The deployments by name, 100 a page (``after``: the last name of the page before):
+    what each serves (the version its URI names now) and its policy."""
+    found, next_after = keyset_page(services.deployments.list(), lambda d: d.name, after)
     serving = {d.name: _resolve(services, d.model) for d in found}
     candidates = {d.name: _resolve(services, d.candidate) for d in found}
     return render(
@@ -48,6 +51,7 @@ def deployments_page(request: Request, services: Services) -> HTMLResponse:
         serving=serving,
         candidates=candidates,
         path=_path,
+        next_after=next_after,
     )
 
 
