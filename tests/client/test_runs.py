@@ -384,3 +384,53 @@ def test_run_pages_are_keyset_cursors_stable_under_inserts(client: sw.Client) ->
     assert [r.id for r in second] == whole[5:9]  # right after the first page's last run
     with pytest.raises(errors.InvalidInput, match="another search"):
         client.search_runs("paged", order_by=["metrics.acc asc"], cursor=first.next_cursor)
+
+
+def test_run_pages_keep_infinite_sort_values_and_refuse_forged_cursors(
+    client: sw.Client,
+) -> None:
+    import base64
+
+    import orjson
+
+    for value in [math.inf, 1.0, 2.0, None, math.nan, -math.inf, 2.0]:
+        with sw.start_run(experiment="diverged", client=client, capture=False) as run:
+            if value is not None:
+                run.log_metric("loss", value)
+    for order in (["metrics.loss desc"], ["metrics.loss asc"]):
+        whole = [r.id for r in client.search_runs("diverged", order_by=order)]
+        paged, cursor = [], None
+        while True:
+            page = client.search_runs("diverged", order_by=order, limit=1, cursor=cursor)
+            paged += [r.id for r in page]
+            if not (cursor := page.next_cursor):
+                break
+        assert paged == whole and len(paged) == 7, order
+    first = client.search_runs("diverged", order_by=["metrics.loss desc"], limit=1)
+    assert first.next_cursor
+    state = orjson.loads(base64.urlsafe_b64decode(first.next_cursor + "=="))
+
+    def forged(after: list[object]) -> str:
+        return base64.urlsafe_b64encode(orjson.dumps({**state, "after": after})).decode()
+
+    with pytest.raises(errors.InvalidInput, match="cursor"):  # not a sort value at all
+        client.search_runs("diverged", order_by=["metrics.loss desc"], cursor=forged([["x"]] * 4))
+    try:  # text where numbers are: PostgreSQL refuses it, SQLite compares it; never a crash
+        client.search_runs("diverged", order_by=["metrics.loss desc"], cursor=forged(["t"] * 4))
+    except errors.InvalidInput as exc:
+        assert "cursor" in exc.message
+
+
+def test_grouped_statistics_keep_their_digits_and_survive_huge_values(client: sw.Client) -> None:
+    for value in (1.7e9 + 1, 1.7e9 + 2, 1.7e9 + 4):
+        with sw.start_run(experiment="offset", client=client, capture=False) as run:
+            run.log_metric("m", value)
+    (group,) = client.tracking.group_runs("offset", by="status")
+    stats = group.metrics["m"]
+    assert stats["mean"] == pytest.approx(1.7e9 + 7 / 3, abs=1e-6)
+    assert stats["std"] == pytest.approx(1.5275252, rel=1e-6)  # not lost to the offset
+    for value in (1e200, -1e200):
+        with sw.start_run(experiment="huge", client=client, capture=False) as run:
+            run.log_metric("m", value)
+    (huge,) = client.tracking.group_runs("huge", by="status")  # no overflow error
+    assert huge.metrics["m"]["min"] == -1e200 and huge.metrics["m"]["std"] is None

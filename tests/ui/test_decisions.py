@@ -157,6 +157,20 @@ def test_owners_sign_off_and_a_refused_promotion_then_an_allowed_one(
     expect(vic.get_by_role("button", name="Promote to production")).to_have_count(0)
     not_ready = vic.locator("section", has=vic.get_by_role("heading", name="Production"))
     expect(not_ready).to_contain_text("Not ready")
+    csrf = next(c["value"] for c in vic.context.cookies() if c["name"] == "shipway_csrf")
+    session = next(c["value"] for c in vic.context.cookies() if c["name"] == "shipway_session")
+    jar = {"shipway_csrf": csrf, "shipway_session": session}
+    odd = httpx.post(
+        url + "/models/churn/versions/2/review", data={"csrf": csrf, "rating": "²"}, cookies=jar
+    )
+    assert odd.status_code == 400 and "must be a whole number" in odd.text  # not a 500
+    elsewhere = httpx.post(
+        url + "/models/churn/versions/2/review",
+        data={"csrf": csrf, "comment": "hi"},
+        cookies=jar,
+        headers={"Origin": "http://127.0.0.1:1"},  # another port: another origin
+    )
+    assert elsewhere.status_code == 403 and "posted from another site" in elsewhere.text
     vic.get_by_label("Rating").select_option("4")
     vic.get_by_label("Comment (Markdown)").fill(HOSTILE_REVIEW)
     vic.get_by_role("button", name="Post review").click()
@@ -166,8 +180,6 @@ def test_owners_sign_off_and_a_refused_promotion_then_an_allowed_one(
     assert review.locator("a[href^='javascript']").count() == 0
     assert vic.dialogs == []  # type: ignore[attr-defined]
     # the server refuses the form anyway when the button is not offered
-    csrf = next(c["value"] for c in vic.context.cookies() if c["name"] == "shipway_csrf")
-    session = next(c["value"] for c in vic.context.cookies() if c["name"] == "shipway_session")
     posted = httpx.post(
         url + "/models/churn/versions/2/promote",
         data={"csrf": csrf, "alias": "production"},

@@ -46,8 +46,13 @@ def _log_artifacts(services: Services, run_id: str, folder: Path) -> None:
     (folder / "metrics.json").write_text('{"auc": 0.91, "by_region": {"EU": 0.9}}')
     (folder / "train.log").write_text("epoch line\n" * 60_000)  # 660 KB: shown in part
     (folder / "picture.png").write_bytes(PNG)
+    (folder / "deep.json").write_text("[" * 100_000)  # nested past Python's recursion limit
+    (folder / "broken.csv").write_text('a,b\n"' + "x" * 200_000)  # an unclosed quote
     pd.DataFrame({"x": range(100), "label": ["a", "b"] * 50}).to_parquet(folder / "rows.parquet")
     services.artifacts.log_path(run_id, folder, None)  # under files/
+    odd = folder.parent / "environment.json"  # any run may write this: a list, not a dict
+    odd.write_text('{"python": "3.11.7", "platform": "<b>linux</b>", "packages": ["x"]}')
+    services.artifacts.log_file(run_id, odd, "_shipway/environment.json")
 
 
 def _register_models(settings: Settings) -> None:
@@ -170,6 +175,9 @@ def test_run_page_shows_what_the_run_holds(tab: Page, server: str) -> None:
     tags = page.locator("section", has=page.get_by_role("heading", name="Tags"))
     expect(tags.get_by_role("cell", name="<script>alert(2)</script>")).to_be_visible()
     expect(page.get_by_role("cell", name="report.txt")).to_be_visible()
+    environment = page.locator("section", has=page.get_by_role("heading", name="Environment"))
+    expect(environment).to_contain_text("3.11.7")
+    expect(environment).to_contain_text("<b>linux</b>")  # text, and the odd packages skipped
     page.get_by_role("link", name="churn").click()
     expect(page.locator("table.runs tbody tr")).to_have_count(4)
     assert page.dialogs == []  # type: ignore[attr-defined]
@@ -489,6 +497,10 @@ def test_artifacts_are_previewed_and_nothing_in_them_runs(tab: Page, server: str
     expect(page.locator("table.preview thead")).to_contain_text("label")
     open_file("metrics.json")
     expect(page.locator("pre.artifact")).to_contain_text('"EU": 0.9')
+    open_file("deep.json")  # shown as it is, not a 500
+    expect(page.locator("pre.artifact")).to_contain_text("[[[[")
+    open_file("broken.csv")
+    expect(page.locator("pre.artifact")).to_contain_text('"xxxx')
     open_file("train.log")
     expect(page.get_by_text("Showing the first 256 KB")).to_be_visible()
     open_file("picture.png")
@@ -552,3 +564,31 @@ def test_runs_grouped_by_a_param(tab: Page, server: str) -> None:
     bad = page.goto(server + "/runs?experiment=churn&group=metrics.acc")
     assert bad is not None and bad.status == 400
     expect(page.get_by_role("alert")).to_contain_text("group by params.NAME")
+
+
+def test_plot_tooltips_show_a_hostile_run_name_as_text(tab: Page, server: str) -> None:
+    page = tab
+    runs = httpx.post(server + "/api/v1/runs/search", json={"experiment": "churn"}).json()["runs"]
+    hostile = next(r["id"] for r in runs if r["name"] == HOSTILE)
+    other = next(r["id"] for r in runs if r["name"] == "rf-0")
+    services_url = f"{server}/api/v1/runs/{hostile}/params"
+    assert httpx.post(services_url, json={"params": {"depth": 9}}).status_code < 300
+    page.goto(f"{server}/compare?run={hostile}&run={other}&sx=params.depth&sy=params.depth")
+    scatter = page.locator("[data-plot=scatter]")
+    expect(scatter).to_have_attribute("data-drawn", "2")
+    scatter.scroll_into_view_if_needed()
+    x, y = page.evaluate(
+        """() => {
+          const el = document.querySelector('[data-plot=scatter]');
+          const chart = echarts.getInstanceByDom(el);
+          const [px, py] = chart.convertToPixel({seriesIndex: 0}, [9, 9]);
+          const box = el.getBoundingClientRect();
+          return [box.left + px, box.top + py];
+        }"""
+    )
+    page.mouse.move(x - 30, y - 30)
+    page.mouse.move(x, y, steps=5)
+    tip = page.locator("[data-plot=scatter] div", has_text="onerror").last
+    expect(tip).to_contain_text(HOSTILE)  # the name as text
+    assert page.locator("[data-plot=scatter] img").count() == 0  # never as markup
+    assert page.dialogs == []  # type: ignore[attr-defined]

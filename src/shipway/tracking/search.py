@@ -347,13 +347,15 @@ def _glob_literal(char: str) -> str:
 
 
 MAX_GROUPS = 1000
+SQUARE_LIMIT = 1e150  # a spread this wide cannot be squared in a double: no std then
 
 
 def group_query(matching: sa.Select[int], by: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """Two queries over the runs ``matching`` selects, grouped by ``by`` (``params.X``,
     ``tags.X``, or the attribute ``status`` or ``user``): the run count per group, and
-    per group and metric the count, sum, sum of squares, min and max of the latest value
-    (NaN is stored as NULL, so it is not counted)."""
+    per group and metric the count, min and max of the latest value and the sums of
+    its distance to the group's minimum and of that distance squared (NaN is stored as
+    NULL, so it is not counted)."""
     kind, _, name = by.partition(".")
     tables = {"params": params, "tags": tags}
     chosen = matching.order_by(None).subquery("matching")
@@ -379,17 +381,25 @@ def group_query(matching: sa.Select[int], by: str) -> tuple[sa.Select[Any], sa.S
         .limit(MAX_GROUPS)
     )
     metric = latest_metrics.alias("lm")
-    stats = (
-        sa.select(
-            value.label("value"),
-            metric.c.key,
-            sa.func.count(metric.c.value).label("n"),
-            sa.func.sum(metric.c.value).label("total"),
-            sa.func.sum(metric.c.value * metric.c.value).label("squares"),
-            sa.func.min(metric.c.value).label("low"),
-            sa.func.max(metric.c.value).label("high"),
-        )
+    # each value less its group's minimum, so the spread is summed without losing the
+    # digits a large common offset would take (1.7e9 + 1, + 2, + 4), and squared only
+    # where that cannot overflow a double
+    lowest = sa.func.min(metric.c.value).over(partition_by=[value, metric.c.key])
+    rows = (
+        sa.select(value.label("value"), metric.c.key, metric.c.value.label("x"), lowest.label("lo"))
         .select_from(source.join(metric, metric.c.run_pk == chosen.c.pk))
-        .group_by(value, metric.c.key)
+        .subquery("rows")
     )
+    shifted = rows.c.x - rows.c.lo
+    square = sa.case((shifted < SQUARE_LIMIT, shifted * shifted), else_=None)
+    stats = sa.select(
+        rows.c.value,
+        rows.c.key,
+        sa.func.count(rows.c.x).label("n"),
+        sa.func.sum(shifted).label("spread"),
+        sa.func.sum(square).label("squares"),
+        sa.func.count(square).label("squared"),
+        sa.func.min(rows.c.x).label("low"),
+        sa.func.max(rows.c.x).label("high"),
+    ).group_by(rows.c.value, rows.c.key)
     return counts, stats

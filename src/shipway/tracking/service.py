@@ -10,6 +10,7 @@ import base64
 import binascii
 import copy
 import hashlib
+import math
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -411,8 +412,6 @@ class TrackingService:
         """The runs matching ``filter`` grouped by a param, a tag, ``status`` or ``user``:
         per group its run count and, per metric, the mean, min, max and (sample) standard
         deviation of the runs' latest values. Largest groups first, at most 1,000."""
-        import math
-
         from shipway.tracking.search import build_query, group_query
 
         with self.db.read() as conn:
@@ -423,14 +422,17 @@ class TrackingService:
                 group = groups.get(row.value)
                 if group is None or not row.n:
                     continue
-                mean = row.total / row.n
-                spread = (row.squares - row.n * mean * mean) / (row.n - 1) if row.n > 1 else None
+                std = None
+                if row.n > 1 and row.squared == row.n:  # every distance could be squared
+                    shift = row.spread / row.n  # the mean's distance to the minimum
+                    variance = (row.squares - row.n * shift * shift) / (row.n - 1)
+                    std = math.sqrt(max(variance, 0.0))
                 group.metrics[row.key] = {
                     "count": row.n,
-                    "mean": mean,
+                    "mean": row.low + row.spread / row.n,
                     "min": row.low,
                     "max": row.high,
-                    "std": None if spread is None else math.sqrt(max(spread, 0.0)),
+                    "std": std,
                 }
         return list(groups.values())
 
@@ -455,17 +457,42 @@ class TrackingService:
             state = _decode_cursor(cursor, "runs")
             if state.get("q") != scope or not isinstance(state.get("after"), list):
                 raise InvalidInput("this cursor belongs to another search; start without a cursor")
-            after = state["after"]
+            after = [_key_from_json(v, cursor) for v in state["after"]]
         with self.db.read() as conn:
             ids = self._experiment_ids(conn, experiment)
             query = build_query(filter, order_by, ids, include_deleted, after)
-            rows = conn.execute(query.limit(limit + 1)).all()
+            try:
+                rows = conn.execute(query.limit(limit + 1)).all()
+            except sa.exc.StatementError:
+                if after is None:
+                    raise
+                # a hand-made cursor whose values do not fit the sort keys' types
+                raise InvalidInput(
+                    "this cursor does not fit this search; start without a cursor"
+                ) from None
             runs = runs_repo.load(conn, [row.pk for row in rows[:limit]])
         next_cursor = None
         if len(rows) > limit:
-            last = list(rows[limit - 1])[1:]  # k0, k1, …: where the next page starts
+            last = [_key_to_json(v) for v in list(rows[limit - 1])[1:]]  # where the next starts
             next_cursor = _encode_cursor({"after": last, "q": scope}, "runs")
         return Page(runs, next_cursor)
+
+
+def _key_to_json(value: Any) -> Any:
+    """A sort value as a cursor keeps it: JSON has no infinities (a diverged loss is one)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"f": repr(value)}  # 'inf', '-inf' ('nan' is stored as NULL)
+    return value
+
+
+def _key_from_json(value: Any, cursor: str) -> Any:
+    if isinstance(value, dict) and value.get("f") in ("inf", "-inf", "nan"):
+        return float(value["f"])
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise InvalidInput(
+        f"cursor {cursor[:20]!r} is not valid here; pass the next_cursor of the previous page"
+    )
 
 
 def _summary(values: Mapping[str, Any]) -> dict[str, Any]:

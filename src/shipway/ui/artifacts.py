@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from pathlib import PurePosixPath
 from urllib.parse import quote
@@ -108,12 +109,17 @@ def artifact_page(request: Request, services: Services, run_id: str, path: str) 
         elif kind == "json":
             try:
                 preview["text"] = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-            except ValueError:
-                preview["text"] = text  # cut short or not JSON: shown as it is
+            except (ValueError, RecursionError):
+                preview["text"] = text  # cut short, not JSON or nested too deep: as it is
         elif kind == "csv":
-            rows = list(csv.reader(io.StringIO(text)))
-            preview["header"], preview["rows"] = (rows[0], rows[1 : ROWS + 1]) if rows else ([], [])
-            truncated = truncated or len(rows) > ROWS + 1
+            try:
+                rows = list(itertools.islice(csv.reader(io.StringIO(text)), ROWS + 2))
+            except csv.Error:  # a field too long, an unclosed quote: shown as text
+                preview["kind"], preview["text"] = "text", text
+            else:
+                preview["header"] = rows[0] if rows else []
+                preview["rows"] = rows[1 : ROWS + 1]
+                truncated = truncated or len(rows) > ROWS + 1
         else:
             preview["text"] = text
     elif kind == "parquet":

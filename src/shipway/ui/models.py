@@ -249,11 +249,10 @@ def decide(request: Request, services: Services, form: Form, name: str, version:
 @action("contracts.review")
 def review(request: Request, services: Services, form: Form, name: str, version: int) -> str:
     """Leave a rating and/or a comment on a version."""
-    rating = field(form, "rating", required=False)
     services.contracts.review(
         name,
         version,
-        int(rating) if rating.isdigit() else None,
+        number(form, "rating", required=False),  # a bad one: a 400 page, never dropped
         field(form, "comment", required=False),
     )
     return _model_path(name, version) + "#reviews"
@@ -274,6 +273,7 @@ def move_alias(request: Request, services: Services, form: Form, name: str) -> s
     only by promotion (the policy decides)."""
     alias = field(form, "alias")
     version = number(form, "version")
+    assert version is not None  # required
     reason = field(form, "reason", required=False)
     if alias in PROTECTED_ALIASES and _contract(services, name) is not None:
         services.contracts.promote(name, version, alias, reason=reason)

@@ -77,8 +77,8 @@ def runs(
     except errors.FilterSyntaxError as exc:
         problem = {"message": exc.reason, "position": exc.position, "field": "filter"}
     except errors.InvalidInput as exc:
-        if "order_by" not in exc.details:
-            raise
+        if not (isinstance(exc.details, dict) and "order_by" in exc.details):
+            raise  # a bad cursor, limit, …: the 400 page
         problem = {"message": exc.message, "position": None, "field": "order"}
     groups = None
     if group and not problem:
@@ -178,11 +178,19 @@ def _captured(services: Services, run_id: str, files: Sequence[Any], path: str) 
         return None
     _, chunks = services.artifacts.open(run_id, path)
     data = b"".join(chunks)
-    if path.endswith(".json"):
+    if path.endswith(".json"):  # any run may write this file: keep only what fits
         try:
-            return orjson.loads(data)
+            found = orjson.loads(data)
         except orjson.JSONDecodeError:
             return None
+        if not isinstance(found, dict):
+            return None
+        packages = found.get("packages")
+        if not isinstance(packages, dict):
+            found.pop("packages", None)
+        else:
+            found["packages"] = {str(k): str(v) for k, v in packages.items()}
+        return {k: v if k == "packages" else str(v) for k, v in found.items()}
     return data.decode("utf-8", errors="replace")
 
 

@@ -7,8 +7,10 @@ the browser send it) and Secure when the server is reached over HTTPS. A request
 
 Every form also carries a CSRF token, checked against the ``shipway_csrf`` cookie (the
 double-submit pattern): a page on another site cannot read the cookie, so it cannot
-forge the field. The check applies with auth off too, where any visitor is trusted: a
-hostile page must not be able to promote a model through a browser on localhost.
+forge the field; and a form posted from another origin (``Origin``, ``Sec-Fetch-Site``)
+is refused outright, since a page on another port of the same host could set the
+cookie. The checks apply with auth off too, where any visitor is trusted: a hostile page
+must not be able to promote a model through a browser on localhost.
 """
 
 from __future__ import annotations
@@ -56,7 +58,18 @@ def remember(request: Request, response: Response) -> None:
 
 
 def check_csrf(request: Request, form: Any) -> None:
-    """Refuse a form whose CSRF token is missing or is not the browser's."""
+    """Refuse a form posted from another origin (a browser says where a request comes
+    from in ``Sec-Fetch-Site`` and ``Origin``: another port of the same host is another
+    origin, though cookies do not tell them apart), or whose CSRF token is missing or is
+    not the browser's."""
+    site = request.headers.get("sec-fetch-site")
+    here = f"{request.url.scheme}://{request.url.netloc}"
+    origin = request.headers.get("origin")
+    if (site and site not in ("same-origin", "none")) or (origin and origin != here):
+        raise PermissionDenied(
+            f"this form was posted from another site ({origin or site}); "
+            "only the workspace's own pages may post its forms"
+        )
     sent = str(form.get(FIELD) or request.headers.get(HEADER) or "")
     expected = request.cookies.get(CSRF) or ""
     if not sent or not expected or not hmac.compare_digest(sent, expected):

@@ -16,6 +16,7 @@ import datetime as dt
 import functools
 import inspect
 import math
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -205,9 +206,12 @@ def field(form: Form, name: str, *, required: bool = True) -> str:
     return value
 
 
-def number(form: Form, name: str) -> int:
-    value = field(form, name)
-    if not value.isdigit():
+def number(form: Form, name: str, *, required: bool = True) -> int | None:
+    """A whole number from the form (None for an empty optional field)."""
+    value = field(form, name, required=required)
+    if not value and not required:
+        return None
+    if not re.fullmatch(r"[0-9]{1,18}", value):
         raise errors.InvalidInput(f"{name!r} must be a whole number, got {value!r}")
     return int(value)
 
@@ -217,7 +221,10 @@ def _back(request: Request) -> str:
     referer = urlsplit(request.headers.get("referer", ""))
     if referer.netloc and referer.netloc != request.url.netloc:
         return "/"
-    return (referer.path or "/") + (f"?{referer.query}" if referer.query else "")
+    path = referer.path or "/"
+    if not path.startswith("/") or path.startswith("//"):  # never off the server
+        return "/"
+    return path + (f"?{referer.query}" if referer.query else "")
 
 
 def _auth_on(request: Request) -> bool:

@@ -22,6 +22,13 @@
     return loading;
   }
 
+  // ECharts puts a tooltip's text in as HTML: run names and values are escaped first
+  function escape(text) {
+    return String(text).replace(/[&<>"']/g, (c) => ({
+      "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
+    })[c]);
+  }
+
   function isNumber(v) {
     return v !== null && v !== "" && !isNaN(Number(v));
   }
@@ -43,7 +50,7 @@
     const dims = data.axes.map((a, i) => dimension(data, i));
     chart.setOption({
       animation: false,
-      tooltip: { trigger: "item", formatter: (p) => p.name },
+      tooltip: { trigger: "item", formatter: (p) => escape(p.name) },
       parallelAxis: data.axes.map((name, i) => ({
         dim: i, name: name, nameRotate: 20, scale: true, ...dims[i],
       })),
@@ -68,7 +75,7 @@
       .map((r) => ({ name: r.label, value: [cell(r.values[ix], dx), cell(r.values[iy], dy)] }));
     chart.setOption({
       animation: false,
-      tooltip: { trigger: "item", formatter: (p) => p.name + ": " + p.value.join(", ") },
+      tooltip: { trigger: "item", formatter: (p) => escape(p.name + ": " + p.value.join(", ")) },
       grid: { left: 70, right: 30, top: 20, bottom: 50 },
       xAxis: { name: ax, nameLocation: "middle", nameGap: 30, scale: true, ...dx },
       yAxis: { name: ay, nameLocation: "middle", nameGap: 50, scale: true, ...dy },
