@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from shipway import apidocs
 from shipway._version import __version__
 from shipway.api import errors
+from shipway.api import mlflow as mlflow_face
 from shipway.api.limits import BodyLimit
 from shipway.api.operations import add_routes, document_hand_written, without_framework_422
 from shipway.api.routes import (
@@ -63,6 +64,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     document_hand_written(api)  # /health
     add_routes(api, all_operations())
     app.include_router(api)
+    mlflow_face.install(app)  # the unmodified mlflow client's routes
     pages.install(app)  # the web workspace at /
     without_framework_422(app)
     mb = 1024 * 1024
