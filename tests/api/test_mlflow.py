@@ -55,6 +55,13 @@ def test_mlflow_runs_land_in_shipway(mlflow_url: str, settings: Settings) -> Non
         experiment_names=["churn"], filter_string="metrics.acc > 0.5", output_format="list"
     )
     assert [r.info.run_id for r in found] == [run.info.run_id]
+    finished = mlflow.search_runs(  # MLflow's attribute names and uppercase statuses
+        experiment_names=["churn"],
+        filter_string="attributes.status = 'FINISHED' and attributes.run_name = 'rf'",
+        order_by=["metrics.acc DESC"],
+        output_format="list",
+    )
+    assert [r.info.run_id for r in finished] == [run.info.run_id]
     # one store: shipway's own client sees the same run
     ours = sw.Client("", settings=settings)
     stored = ours.get_run(run.info.run_id)
