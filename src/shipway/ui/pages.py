@@ -245,7 +245,16 @@ def compare_page(
         raise errors.InvalidInput("pick runs to compare: tick them in the runs table")
     if len(ids) > MAX_COMPARED:
         raise errors.InvalidInput(f"compare at most {MAX_COMPARED} runs at once")
-    runs = [services.tracking.get_run(i) for i in ids]  # a 404 page for an unknown id
+    listed = ", ".join(_quote(i) for i in ids)  # one query for every run compared
+    by_id = {
+        r.id: r
+        for r in services.tracking.search_runs(
+            None, filter=f"attributes.id IN ({listed})", limit=MAX_COMPARED, include_deleted=True
+        )
+    }
+    for unknown in (i for i in ids if i not in by_id):
+        services.tracking.get_run(unknown)  # raises the 404 page naming it
+    runs = [by_id[i] for i in ids]
     sections = []
     for title, kind in (("Params", "params"), ("Metrics (latest)", "metrics")):
         keys = sorted({k for r in runs for k in getattr(r, kind)})
@@ -353,10 +362,12 @@ def _condition(column: str, value: str | None) -> str:
     kind, dot, key = column.partition(".")
     if dot and not key.replace("_", "").isalnum():
         column = f"{kind}.`{key.replace('`', '``')}`"
-    if value is None:
-        return f"{column} IS NULL"
-    quoted = "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
-    return f"{column} = {quoted}"
+    return f"{column} IS NULL" if value is None else f"{column} = {_quote(value)}"
+
+
+def _quote(value: str) -> str:
+    """A string literal of the filter language."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _and(first: str, second: str) -> str:

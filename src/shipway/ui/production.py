@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from shipway import errors
 from shipway.records import ModelVersion
 from shipway.services import Services
-from shipway.ui.web import Form, action, field, keyset_page, page, render
+from shipway.ui.web import Form, action, field, keyset_page, local_path, page, render
 
 router = APIRouter(include_in_schema=False)
 WINDOWS = ("1h", "24h", "7d", "30d")
@@ -125,5 +125,4 @@ def set_traffic(request: Request, services: Services, form: Form, name: str) -> 
 def ack(request: Request, services: Services, form: Form, alert_id: int) -> str:
     """Acknowledge an alert, with a comment."""
     services.monitoring.ack(alert_id, field(form, "comment", required=False))
-    back = field(form, "back", required=False)
-    return back if back.startswith("/") and not back.startswith("//") else "/"
+    return local_path(field(form, "back", required=False))

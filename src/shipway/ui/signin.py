@@ -10,19 +10,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from shipway import errors
 from shipway.services import Services
 from shipway.ui import session
-from shipway.ui.web import error_page, read_form, render
+from shipway.ui.web import error_page, local_path, read_form, render
 
 router = APIRouter(include_in_schema=False)
 
 
-def _local(path: str) -> str:
-    """Only a path on this server may be gone back to (never another site)."""
-    return path if path.startswith("/") and not path.startswith("//") else "/"
-
-
 @router.get("/signin", response_class=HTMLResponse)
 def signin_page(request: Request, next: str = "/") -> HTMLResponse:
-    return render("signin.html", request=request, next=_local(next), problem=None)
+    return render("signin.html", request=request, next=local_path(next), problem=None)
 
 
 @router.post("/signin")
@@ -31,7 +26,7 @@ async def signin(request: Request) -> Response:
         form = await read_form(request)
         session.check_csrf(request, form)
         services: Services = request.app.state.services
-        back = _local(form.get("next", "/"))
+        back = local_path(form.get("next", "/"))
         if not services.settings.auth:
             return RedirectResponse(back, status_code=303)
         token = form.get("token", "").strip()

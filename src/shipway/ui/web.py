@@ -216,15 +216,18 @@ def number(form: Form, name: str, *, required: bool = True) -> int | None:
     return int(value)
 
 
+def local_path(path: str) -> str:
+    """``path`` if it is a path on this server, else ``/``: where a redirect or a "back"
+    link may go (never to another site, not even by ``//host``)."""
+    return path if path.startswith("/") and not path.startswith("//") else "/"
+
+
 def _back(request: Request) -> str:
     """Where an error page's "back" link goes: the page the form was on (same server)."""
     referer = urlsplit(request.headers.get("referer", ""))
     if referer.netloc and referer.netloc != request.url.netloc:
         return "/"
-    path = referer.path or "/"
-    if not path.startswith("/") or path.startswith("//"):  # never off the server
-        return "/"
-    return path + (f"?{referer.query}" if referer.query else "")
+    return local_path((referer.path or "/") + (f"?{referer.query}" if referer.query else ""))
 
 
 def _auth_on(request: Request) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from shipway import errors
 from shipway.records import Experiment, Run, Series
@@ -57,8 +58,6 @@ def route(role: str) -> Callable[..., Callable[[Request], Any]]:
 
     def decorate(handler: Callable[[Services, dict[str, Any]], dict[str, Any]]) -> Any:
         async def run(request: Request) -> Response:  # FastAPI reads this signature
-            from starlette.concurrency import run_in_threadpool
-
             try:
                 if request.method == "GET":
                     fields: dict[str, Any] = dict(request.query_params)
@@ -147,13 +146,13 @@ def create_experiment(services: Services, fields: dict[str, Any]) -> dict[str, A
 
 @route("viewer")
 def search_experiments(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
+    services.tracking.get_or_create_experiment(DEFAULT_EXPERIMENT)  # MLflow always has it
     found, cursor = [], None
     while True:  # every experiment, a page at a time
         page = services.tracking.list_experiments(limit=1000, cursor=cursor)
         found += list(page)
         if not (cursor := page.next_cursor):
             break
-    services.tracking.get_or_create_experiment(DEFAULT_EXPERIMENT)
     return {"experiments": [_experiment(e) for e in found]}
 
 
