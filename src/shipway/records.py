@@ -112,6 +112,8 @@ class Experiment(Record):
     description: str
     created_at: int
     created_by: str
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+    deleted: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -299,6 +301,32 @@ class RegisteredModel(Record):
     created_by: str
     latest_version: int | None
     aliases: dict[str, int]
+
+
+@dataclasses.dataclass(frozen=True)
+class MlflowLoggedModel(Record):
+    """A model logged by MLflow's client: its files are the artifacts under
+    ``artifact_path`` of run ``run_id`` (``source_run``: the run that logged it, or else
+    one made to hold its files)."""
+
+    id: str
+    experiment_id: int
+    run_id: str
+    source_run: bool
+    name: str
+    artifact_path: str
+    status: str  # pending, ready, failed
+    model_type: str
+    tags: dict[str, str]
+    params: dict[str, str]
+    created_at: int
+    updated_at: int
+    created_by: str
+    deleted: bool = False
+
+    @property
+    def source(self) -> str:
+        return f"runs:/{self.run_id}/{self.artifact_path}"
 
 
 @dataclasses.dataclass(frozen=True)

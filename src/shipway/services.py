@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shipway.contracts.service import ContractService
     from shipway.datasets.service import DatasetService
     from shipway.monitoring.service import MonitoringService
+    from shipway.registry.logged import LoggedModelService
     from shipway.registry.service import RegistryService
     from shipway.serving.deployments import DeploymentService
     from shipway.serving.predictions import PredictionLogService
@@ -80,6 +81,12 @@ class Services:
         from shipway.registry.service import RegistryService
 
         return RegistryService(self.db, self.artifacts, self.actor, self.role)
+
+    @property
+    def logged_models(self) -> LoggedModelService:
+        from shipway.registry.logged import LoggedModelService
+
+        return LoggedModelService(self.db, self.artifacts, self.actor)
 
     @property
     def accounts(self) -> AccountService:

@@ -12,7 +12,9 @@ def test_all_is_sorted_and_importable() -> None:
     assert shipway.models.__all__ == sorted(shipway.models.__all__)
     for name in shipway.models.__all__:
         assert getattr(shipway.models, name) is not None
-    assert shipway.models.SUPPORTED_FLAVORS == ("sklearn", "xgboost", "lightgbm", "onnx", "python")
+    assert shipway.models.SUPPORTED_FLAVORS == (
+        "sklearn", "xgboost", "lightgbm", "onnx", "python", "mlflow"
+    )  # fmt: skip
 
 
 def test_import_is_lazy() -> None:

@@ -42,8 +42,13 @@ class LoadedModel:
 
     @property
     def classes(self) -> list[Any] | None:
-        """Class labels of a classifier, in the order of ``predict_proba``'s columns."""
-        return self.info.classes
+        """Class labels of a classifier, in the order of ``predict_proba``'s columns (from
+        model.yaml, or the loaded model's own for a package described without loading it,
+        such as one logged by MLflow)."""
+        if self.info.classes is not None:
+            return self.info.classes
+        known = self._predictor.classes
+        return None if known is None else list(known)
 
     @property
     def has_predict_proba(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -18,6 +19,8 @@ def _record(row: Any) -> Experiment:
         description=row.description,
         created_at=row.created_at,
         created_by=row.created_by,
+        tags=orjson.loads(row.tags or "{}"),
+        deleted=bool(row.deleted),
     )
 
 

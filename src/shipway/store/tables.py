@@ -29,6 +29,8 @@ experiments = sa.Table(
     sa.Column("description", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("tags", sa.Text, nullable=False, server_default="{}"),  # JSON object
+    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 runs = sa.Table(
@@ -251,6 +253,42 @@ alias_events = sa.Table(
     sa.Column("reason", sa.Text, nullable=False, server_default=""),
     sa.Column("time", sa.BigInteger, nullable=False),
     sa.Index(None, "model_id", "alias", "id"),
+)
+
+# A model logged by MLflow's client (``mlflow.<flavor>.log_model``): its files are the
+# artifacts under ``artifact_path`` of the run at ``run_pk`` (the run that logged it, or one
+# made to hold them), so one store keeps them and they register like any package.
+logged_models = sa.Table(
+    "logged_models",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # "m-" + 32 hex, as MLflow's
+    sa.Column("experiment_id", sa.Integer, sa.ForeignKey("experiments.id"), nullable=False),
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk"), nullable=False),
+    sa.Column("source_run", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("artifact_path", sa.String(1024), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("model_type", sa.String(255), nullable=False, server_default=""),
+    sa.Column("tags", sa.Text, nullable=False, server_default="{}"),  # JSON object
+    sa.Column("params", sa.Text, nullable=False, server_default="{}"),  # JSON object
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index(None, "run_pk"),
+    sa.Index(None, "experiment_id", "created_at"),
+)
+
+# What an import brought in: (where from, what kind, its id there) -> its id here, so a
+# second import of the same store skips what the first one finished.
+imported = sa.Table(
+    "imported",
+    metadata,
+    sa.Column("source", sa.String(255), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("external_id", sa.String(255), primary_key=True),
+    sa.Column("local_id", sa.String(255), nullable=False),
+    sa.Column("imported_at", sa.BigInteger, nullable=False),
 )
 
 # serving -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import binascii
 import copy
 import hashlib
 import math
+import re
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -46,6 +47,9 @@ MAX_SERIES_RUNS = 100  # runs in one chart request
 MAX_SERIES = 1000  # series in one chart request
 
 
+RUN_ID = re.compile(r"[0-9a-f]{32}")
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -76,14 +80,25 @@ class TrackingService:
         return exp
 
     def update_experiment(
-        self, ref: int | str, *, name: str | None = None, description: str | None = None
+        self,
+        ref: int | str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        set_tags: Mapping[str, Any] | None = None,
+        delete_tags: Sequence[str] = (),
+        deleted: bool | None = None,
     ) -> Experiment:
-        """Rename an experiment or change its description (runs keep their experiment)."""
+        """Rename an experiment, change its description or tags, or mark it deleted (or
+        restore it); runs keep their experiment."""
         values: dict[str, Any] = {}
         if name is not None:
             values["name"] = check.check_name("experiment", name)
         if description is not None:
             values["description"] = description
+        if deleted is not None:
+            values["deleted"] = bool(deleted)
+        tag_changes = {check.check_key("tag", k): str(v) for k, v in (set_tags or {}).items()}
         taken = Conflict(f"experiment {name!r} already exists; pick another name")
         try:
             with self.db.write() as conn:
@@ -91,6 +106,11 @@ class TrackingService:
                 other = experiments_repo.by_name(conn, name) if name is not None else None
                 if other is not None and other.id != exp.id:
                     raise taken
+                if tag_changes or delete_tags:
+                    tags = {**exp.tags, **tag_changes}
+                    for key in delete_tags:
+                        tags.pop(key, None)
+                    values["tags"] = orjson.dumps(tags).decode()
                 if values:
                     experiments_repo.update(conn, exp.id, values)
                     changed = {"fields": list(values)}
@@ -114,11 +134,11 @@ class TrackingService:
             return self.get_experiment(name)
 
     def list_experiments(self, limit: int = 100, cursor: str | None = None) -> Page[Experiment]:
-        after = _decode_cursor(cursor, "experiments").get("after", 0) if cursor else 0
+        after = decode_cursor(cursor, "experiments").get("after", 0) if cursor else 0
         limit = _check_limit(limit)
         with self.db.read() as conn:
             items = experiments_repo.page(conn, int(after), limit + 1)
-        return _page(items, limit, lambda last: {"after": last.id}, "experiments")
+        return page_of(items, limit, lambda last: {"after": last.id}, "experiments")
 
     def _experiment_ids(
         self, conn: Connection, experiment: str | int | Sequence[str | int] | None
@@ -153,14 +173,24 @@ class TrackingService:
         parent_id: str | None = None,
         git: GitInfo | None = None,
         source: str | None = None,
+        run_id: str | None = None,
+        start_time: int | None = None,
+        user: str | None = None,
     ) -> Run:
+        """A new running run. ``run_id``, ``start_time`` (ms) and ``user`` keep another
+        store's values (an import, MLflow's client); by default a new id, now and the
+        actor."""
         exp = self.get_or_create_experiment(experiment or DEFAULT_EXPERIMENT)
-        run_id = uuid.uuid4().hex
+        if run_id is not None and not RUN_ID.fullmatch(run_id):
+            raise InvalidInput(f"run id {run_id!r} must be 32 lowercase hex digits")
+        run_id = run_id or uuid.uuid4().hex
         if name is not None:
             check.check_name("run", name)
         clean_tags = {check.check_key("tag", k): str(v) for k, v in (tags or {}).items()}
         git = git or GitInfo()
         with self.db.write() as conn:
+            if runs_repo.pk_of(conn, run_id) is not None:
+                raise Conflict(f"a run with id {run_id} exists already")
             parent_pk = self._run_pk(conn, parent_id) if parent_id else None
             pk = runs_repo.insert(
                 conn,
@@ -170,8 +200,8 @@ class TrackingService:
                     "name": name or f"run-{run_id[:8]}",
                     "description": description,
                     "status": "running",
-                    "user": self.actor,
-                    "start_time": now_ms(),
+                    "user": user or self.actor,
+                    "start_time": now_ms() if start_time is None else int(start_time),
                     "parent_pk": parent_pk,
                     "git_commit": git.commit,
                     "git_branch": git.branch,
@@ -329,7 +359,7 @@ class TrackingService:
     def get_metric_history(
         self, run_id: str, key: str, *, limit: int | None = None, cursor: str | None = None
     ) -> Page[MetricPoint]:
-        offset = int(_decode_cursor(cursor, "history").get("offset", 0)) if cursor else 0
+        offset = int(decode_cursor(cursor, "history").get("offset", 0)) if cursor else 0
         with self.db.read() as conn:
             pk = self._run_pk(conn, run_id)
             points: list[MetricPoint] = []
@@ -338,7 +368,7 @@ class TrackingService:
                 if i < offset:
                     continue
                 if stop is not None and i >= stop:
-                    return Page(points, _encode_cursor({"offset": i}, "history"))
+                    return Page(points, encode_cursor({"offset": i}, "history"))
                 points.append(MetricPoint(key, value, step, ts))
             if not points and offset == 0 and key not in metrics_repo.keys(conn, pk):
                 known = ", ".join(metrics_repo.keys(conn, pk)) or "none"
@@ -454,7 +484,7 @@ class TrackingService:
         scope = _query_hash(experiment, filter, order_by, include_deleted)
         after = None
         if cursor:  # a keyset cursor: the last row's order values, not an offset
-            state = _decode_cursor(cursor, "runs")
+            state = decode_cursor(cursor, "runs")
             if state.get("q") != scope or not isinstance(state.get("after"), list):
                 raise InvalidInput("this cursor belongs to another search; start without a cursor")
             after = [_key_from_json(v, cursor) for v in state["after"]]
@@ -474,7 +504,7 @@ class TrackingService:
         next_cursor = None
         if len(rows) > limit:
             last = [_key_to_json(v) for v in list(rows[limit - 1])[1:]]  # where the next starts
-            next_cursor = _encode_cursor({"after": last, "q": scope}, "runs")
+            next_cursor = encode_cursor({"after": last, "q": scope}, "runs")
         return Page(runs, next_cursor)
 
 
@@ -509,11 +539,11 @@ def _query_hash(*parts: Any) -> str:
     return hashlib.blake2s(repr(parts).encode(), digest_size=6).hexdigest()
 
 
-def _encode_cursor(state: dict[str, Any], kind: str) -> str:
+def encode_cursor(state: dict[str, Any], kind: str) -> str:
     return base64.urlsafe_b64encode(orjson.dumps({"k": kind, **state})).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, kind: str) -> dict[str, Any]:
+def decode_cursor(cursor: str, kind: str) -> dict[str, Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         state = orjson.loads(base64.urlsafe_b64decode(padded))
@@ -526,7 +556,7 @@ def _decode_cursor(cursor: str, kind: str) -> dict[str, Any]:
         ) from None
 
 
-def _page(items: list[Any], limit: int, state: Any, kind: str) -> Page[Any]:
+def page_of(items: list[Any], limit: int, state: Any, kind: str) -> Page[Any]:
     if len(items) > limit:
-        return Page(items[:limit], _encode_cursor(state(items[limit - 1]), kind))
+        return Page(items[:limit], encode_cursor(state(items[limit - 1]), kind))
     return Page(items, None)

@@ -1,93 +1,43 @@
-"""MLflow's experiment and run routes, over shipway's tracking service."""
+"""MLflow's experiment and run routes, over shipway's tracking and dataset services."""
 
 from __future__ import annotations
 
+import re
+import tempfile
 import time
 from array import array
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter
 
 from shipway import errors
+from shipway.api.mlflow.common import (
+    DEFAULT_ID,
+    INVALID,
+    MAX_RESULTS,
+    MlflowError,
+    as_list,
+    experiment_ref,
+    key_values,
+    name_filter,
+    need,
+    not_found,
+    number,
+    pairs,
+    proto_float,
+    route,
+)
 from shipway.records import Experiment, Run, Series
 from shipway.services import Services
 from shipway.tracking.service import DEFAULT_EXPERIMENT
 
-DEFAULT_ID = "0"  # MLflow's Default experiment
 STATUS = {"running": "RUNNING", "finished": "FINISHED", "failed": "FAILED", "killed": "KILLED"}
 FROM_STATUS = {v: k for k, v in STATUS.items()} | {"SCHEDULED": "running"}
-CODES = {  # shipway's error -> MLflow's error_code and HTTP status
-    errors.NotFound: ("RESOURCE_DOES_NOT_EXIST", 404),
-    errors.Conflict: ("RESOURCE_ALREADY_EXISTS", 400),
-    errors.Unauthenticated: ("UNAUTHENTICATED", 401),
-    errors.PermissionDenied: ("PERMISSION_DENIED", 403),
-}
-MAX_RESULTS = 50_000
-INVALID = "INVALID_PARAMETER_VALUE"
-
-
-class MlflowError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
-
-
-def _answer(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
-def _error(exc: Exception) -> Response:
-    if isinstance(exc, MlflowError):
-        return _answer({"error_code": exc.code, "message": exc.message}, exc.status)
-    assert isinstance(exc, errors.ShipwayError)
-    code, status = "INVALID_PARAMETER_VALUE", 400
-    for kind, (name, number) in CODES.items():
-        if isinstance(exc, kind):
-            code, status = name, number
-            break
-    return _answer({"error_code": code, "message": exc.message}, status)
-
-
-def route(role: str) -> Callable[..., Callable[[Request], Any]]:
-    """A handler getting the services as the caller and the request's fields (the JSON
-    body of a POST, the query of a GET); errors answer in MLflow's shape."""
-
-    def decorate(handler: Callable[[Services, dict[str, Any]], dict[str, Any]]) -> Any:
-        async def run(request: Request) -> Response:  # FastAPI reads this signature
-            try:
-                if request.method == "GET":
-                    fields: dict[str, Any] = dict(request.query_params)
-                else:
-                    raw = await request.body()
-                    fields = orjson.loads(raw) if raw.strip() else {}
-                    if not isinstance(fields, dict):
-                        raise MlflowError("MALFORMED_REQUEST", "the body must be a JSON object")
-                base: Services = request.app.state.services
-                user = fields.get("user_id") if isinstance(fields.get("user_id"), str) else None
-                services = base.as_caller(request.headers.get("authorization"), user, role)
-                return _answer(await run_in_threadpool(handler, services, fields))
-            except orjson.JSONDecodeError:
-                return _error(MlflowError("MALFORMED_REQUEST", "the body is not valid JSON"))
-            except (MlflowError, errors.ShipwayError) as exc:
-                return _error(exc)
-
-        run.__name__ = handler.__name__
-        run.__doc__ = handler.__doc__
-        return run
-
-    return decorate
-
-
-def _need(fields: dict[str, Any], name: str) -> Any:
-    value = fields.get(name)
-    if value in (None, ""):
-        raise MlflowError(INVALID, f"Missing value for required parameter '{name}'")
-    return value
-
+NOTE = "mlflow.note.content"  # MLflow keeps an experiment's description as this tag
+DATASET_FILE = "mlflow-dataset.json"  # what a dataset logged by MLflow's client holds
+CONTEXT = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
 # experiments ----------------------------------------------------------------------------
 
@@ -96,70 +46,123 @@ def _experiment_id(experiment: Experiment) -> str:
     return DEFAULT_ID if experiment.name == DEFAULT_EXPERIMENT else str(experiment.id)
 
 
-def _experiment_ref(services: Services, experiment_id: Any) -> Experiment:
-    text = str(experiment_id)
-    if text == DEFAULT_ID:
-        return services.tracking.get_or_create_experiment(DEFAULT_EXPERIMENT)
-    if not text.isdigit():
-        raise MlflowError("INVALID_PARAMETER_VALUE", f"experiment id {text!r} is not a number")
-    return services.tracking.get_experiment(int(text))
-
-
 def _experiment(experiment: Experiment) -> dict[str, Any]:
     eid = _experiment_id(experiment)
+    tags = dict(experiment.tags)
+    if experiment.description:
+        tags[NOTE] = experiment.description
     return {
         "experiment_id": eid,
         "name": experiment.name,
         "artifact_location": f"mlflow-artifacts:/{eid}",
-        "lifecycle_stage": "active",
+        "lifecycle_stage": "deleted" if experiment.deleted else "active",
         "creation_time": experiment.created_at,
         "last_update_time": experiment.created_at,
-        "tags": [{"key": "mlflow.note.content", "value": experiment.description}]
-        if experiment.description
-        else [],
+        "tags": key_values(tags),
     }
 
 
 @route("viewer")
 def get_experiment_by_name(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
-    name = _need(fields, "experiment_name")
+    name = need(fields, "experiment_name")
     if name == DEFAULT_EXPERIMENT:
         return {"experiment": _experiment(services.tracking.get_or_create_experiment(name))}
     try:
         return {"experiment": _experiment(services.tracking.get_experiment(name))}
     except errors.NotFound:
-        raise MlflowError(
-            "RESOURCE_DOES_NOT_EXIST", f"Could not find experiment with name '{name}'", 404
-        ) from None
+        raise not_found(f"Could not find experiment with name '{name}'") from None
 
 
 @route("viewer")
 def get_experiment(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
-    return {"experiment": _experiment(_experiment_ref(services, _need(fields, "experiment_id")))}
+    return {"experiment": _experiment(experiment_ref(services, need(fields, "experiment_id")))}
 
 
 @route("data-scientist")
 def create_experiment(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
-    created = services.tracking.create_experiment(str(_need(fields, "name")))
+    name = str(need(fields, "name"))
+    tags = pairs(fields.get("tags"), "tags")
+    note = tags.pop(NOTE, "")
+    created = services.tracking.create_experiment(name, description=note)
+    if tags:
+        services.tracking.update_experiment(created.id, set_tags=tags)
     return {"experiment_id": _experiment_id(created)}
 
 
 @route("viewer")
 def search_experiments(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
     services.tracking.get_or_create_experiment(DEFAULT_EXPERIMENT)  # MLflow always has it
+    view = str(fields.get("view_type") or "ACTIVE_ONLY")
+    if view not in ("ACTIVE_ONLY", "DELETED_ONLY", "ALL"):
+        raise MlflowError(INVALID, f"view_type {view!r}: use ACTIVE_ONLY, DELETED_ONLY or ALL")
+    keep = name_filter(fields.get("filter"))
     found, cursor = [], None
     while True:  # every experiment, a page at a time
         page = services.tracking.list_experiments(limit=1000, cursor=cursor)
-        found += list(page)
+        found += [
+            e
+            for e in page
+            if (view == "ALL" or e.deleted == (view == "DELETED_ONLY")) and keep(e.name)
+        ]
         if not (cursor := page.next_cursor):
             break
-    return {"experiments": [_experiment(e) for e in found]}
+    limit = number(fields, "max_results", 1000, MAX_RESULTS)
+    token = str(fields.get("page_token") or "0")
+    start = int(token) if token.isdigit() else 0
+    answer: dict[str, Any] = {"experiments": [_experiment(e) for e in found[start : start + limit]]}
+    if start + limit < len(found):
+        answer["next_page_token"] = str(start + limit)
+    return answer
+
+
+@route("data-scientist")
+def update_experiment(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
+    experiment = experiment_ref(services, need(fields, "experiment_id"))
+    services.tracking.update_experiment(experiment.id, name=fields.get("new_name") or None)
+    return {}
+
+
+def _lifecycle(deleted: bool) -> Any:
+    @route("data-scientist")
+    def change(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
+        experiment = experiment_ref(services, need(fields, "experiment_id"))
+        if experiment.name == DEFAULT_EXPERIMENT and deleted:
+            raise MlflowError(INVALID, "Cannot delete the default experiment '0'.")
+        services.tracking.update_experiment(experiment.id, deleted=deleted)
+        return {}
+
+    change.__name__ = "delete_experiment" if deleted else "restore_experiment"
+    return change
+
+
+@route("data-scientist")
+def set_experiment_tag(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
+    experiment = experiment_ref(services, need(fields, "experiment_id"))
+    key, value = str(need(fields, "key")), str(fields.get("value", ""))
+    if key == NOTE:
+        services.tracking.update_experiment(experiment.id, description=value)
+    else:
+        services.tracking.update_experiment(experiment.id, set_tags={key: value})
+    return {}
+
+
+@route("data-scientist")
+def delete_experiment_tag(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
+    experiment = experiment_ref(services, need(fields, "experiment_id"))
+    key = str(need(fields, "key"))
+    if key == NOTE:
+        services.tracking.update_experiment(experiment.id, description="")
+    elif key not in experiment.tags:
+        raise not_found(f"No tag with name: {key} in experiment {_experiment_id(experiment)}")
+    else:
+        services.tracking.update_experiment(experiment.id, delete_tags=[key])
+    return {}
 
 
 # runs ------------------------------------------------------------------------------------
 
 
-def _run_info(run: Run) -> dict[str, Any]:
+def run_info(run: Run) -> dict[str, Any]:
     eid = DEFAULT_ID if run.experiment == DEFAULT_EXPERIMENT else str(run.experiment_id)
     info: dict[str, Any] = {
         "run_id": run.id,
@@ -177,23 +180,32 @@ def _run_info(run: Run) -> dict[str, Any]:
     return info
 
 
-def _run(run: Run) -> dict[str, Any]:
+def _run(services: Services, run: Run, *, detail: bool = True) -> dict[str, Any]:
     metrics = [
-        {"key": k, "value": v, "timestamp": run.start_time, "step": 0}
+        {"key": k, "value": proto_float(v), "timestamp": run.start_time, "step": 0}
         for k, v in sorted(run.metrics.items())
     ]
     tags = dict(run.tags)
     if run.name:
         tags.setdefault("mlflow.runName", run.name)
-    return {
-        "info": _run_info(run),
+    out: dict[str, Any] = {
+        "info": run_info(run),
         "data": {
             "metrics": metrics,
-            "params": [{"key": k, "value": v} for k, v in sorted(run.params.items())],
-            "tags": [{"key": k, "value": v} for k, v in sorted(tags.items())],
+            "params": key_values(run.params),
+            "tags": key_values(tags),
         },
         "inputs": {},
+        "outputs": {},
     }
+    if detail:
+        out["inputs"] = {"dataset_inputs": _dataset_inputs(services, run.id)}
+        logged = services.logged_models.of_run(run.id)
+        if logged:
+            out["outputs"] = {
+                "model_outputs": [{"model_id": m.id, "step": 0} for m in logged if not m.deleted]
+            }
+    return out
 
 
 def _run_id(fields: dict[str, Any]) -> str:
@@ -203,18 +215,10 @@ def _run_id(fields: dict[str, Any]) -> str:
     return str(value)
 
 
-def _pairs(items: Any, name: str) -> dict[str, str]:
-    if items in (None, ""):
-        return {}
-    if not isinstance(items, list) or not all(isinstance(i, dict) and "key" in i for i in items):
-        raise MlflowError("INVALID_PARAMETER_VALUE", f"'{name}' must be a list of {{key, value}}")
-    return {str(i["key"]): str(i.get("value", "")) for i in items}
-
-
 @route("data-scientist")
 def create_run(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
-    experiment = _experiment_ref(services, fields.get("experiment_id") or DEFAULT_ID)
-    tags = _pairs(fields.get("tags"), "tags")
+    experiment = experiment_ref(services, fields.get("experiment_id") or DEFAULT_ID)
+    tags = pairs(fields.get("tags"), "tags")
     name = fields.get("run_name") or tags.get("mlflow.runName") or None
     parent = tags.get("mlflow.parentRunId") or None
     run = services.tracking.create_run(
@@ -223,27 +227,32 @@ def create_run(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
         tags=tags,
         parent_id=parent,
         source=tags.get("mlflow.source.name"),
+        start_time=int(fields["start_time"]) if fields.get("start_time") else None,
     )
-    return {"run": _run(run)}
+    return {"run": _run(services, run, detail=False)}
 
 
 @route("viewer")
 def get_run(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
-    return {"run": _run(services.tracking.get_run(_run_id(fields)))}
+    try:
+        run = services.tracking.get_run(_run_id(fields))
+    except errors.NotFound:
+        raise not_found(f"Run with id={_run_id(fields)} not found") from None
+    return {"run": _run(services, run)}
 
 
 @route("data-scientist")
 def update_run(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
     status = fields.get("status")
     if status is not None and status not in FROM_STATUS:
-        raise MlflowError("INVALID_PARAMETER_VALUE", f"unknown run status {status!r}")
+        raise MlflowError(INVALID, f"unknown run status {status!r}")
     run = services.tracking.update_run(
         _run_id(fields),
         status=FROM_STATUS.get(status) if status else None,
         end_time=int(fields["end_time"]) if fields.get("end_time") else None,
         name=fields.get("run_name") or None,
     )
-    return {"run_info": _run_info(run)}
+    return {"run_info": run_info(run)}
 
 
 @route("data-scientist")
@@ -260,12 +269,12 @@ def restore_run(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
 
 def _metric_batch(items: Any) -> dict[str, Series]:
     if not isinstance(items, list):
-        raise MlflowError("INVALID_PARAMETER_VALUE", "'metrics' must be a list")
+        raise MlflowError(INVALID, "'metrics' must be a list")
     batch: dict[str, Series] = {}
     now = int(time.time() * 1000)
     for item in items:
         if not isinstance(item, dict) or "key" not in item or "value" not in item:
-            raise MlflowError("INVALID_PARAMETER_VALUE", "each metric needs a key and a value")
+            raise MlflowError(INVALID, "each metric needs a key and a value")
         series = batch.setdefault(str(item["key"]), Series(array("d"), array("q"), array("q")))
         try:
             series.values.append(float(item["value"]))
@@ -287,32 +296,32 @@ def log_metric(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
 
 @route("data-scientist")
 def log_param(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
-    key = str(_need(fields, "key"))
+    key = str(need(fields, "key"))
     services.tracking.log_params(_run_id(fields), {key: fields.get("value", "")})
     return {}
 
 
 @route("data-scientist")
 def set_tag(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
-    key = str(_need(fields, "key"))
+    key = str(need(fields, "key"))
     services.tracking.set_tags(_run_id(fields), {key: fields.get("value", "")})
     return {}
 
 
 @route("data-scientist")
 def delete_tag(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
-    services.tracking.delete_tag(_run_id(fields), str(_need(fields, "key")))
+    services.tracking.delete_tag(_run_id(fields), str(need(fields, "key")))
     return {}
 
 
 @route("data-scientist")
 def log_batch(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
     run_id = _run_id(fields)
-    metrics, params = fields.get("metrics") or [], _pairs(fields.get("params"), "params")
-    tags = _pairs(fields.get("tags"), "tags")
+    metrics, params = fields.get("metrics") or [], pairs(fields.get("params"), "params")
+    tags = pairs(fields.get("tags"), "tags")
     if len(metrics) > 1000 or len(params) + len(tags) > 100:
         raise MlflowError(
-            "INVALID_PARAMETER_VALUE",
+            INVALID,
             "A batch logging request can contain at most 1000 metrics and 100 params and tags",
         )
     if params:
@@ -324,28 +333,126 @@ def log_batch(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+@route("data-scientist")
+def log_model(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
+    """MLflow 2's record of a logged model: appended to the run's
+    ``mlflow.log-model.history`` tag, as MLflow's server does."""
+    run_id = _run_id(fields)
+    try:
+        model = orjson.loads(str(need(fields, "model_json")))
+    except orjson.JSONDecodeError:
+        raise MlflowError(INVALID, "model_json is not valid JSON") from None
+    run = services.tracking.get_run(run_id)
+    try:
+        history = orjson.loads(run.tags.get("mlflow.log-model.history", "[]"))
+    except orjson.JSONDecodeError:
+        history = []
+    history = [*history, model] if isinstance(history, list) else [model]
+    services.tracking.set_tags(run_id, {"mlflow.log-model.history": orjson.dumps(history).decode()})
+    return {}
+
+
+@route("data-scientist")
+def log_inputs(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
+    """Datasets MLflow's client logged (``mlflow.log_input``): each becomes a version of a
+    shipway dataset holding MLflow's description of it (name, digest, source, schema,
+    profile), read by the run in its context."""
+    run_id = _run_id(fields)
+    services.artifacts.check_run(run_id)
+    for item in as_list(fields.get("datasets")):
+        dataset = item.get("dataset") if isinstance(item, dict) else None
+        if not isinstance(dataset, dict) or not dataset.get("name"):
+            raise MlflowError(INVALID, "each dataset input needs a dataset with a name")
+        context = pairs(item.get("tags"), "tags").get("mlflow.data.context", "") or "input"
+        context = context.lower() if CONTEXT.fullmatch(context.lower()) else "input"
+        description = {
+            k: dataset.get(k)
+            for k in ("name", "digest", "source_type", "source", "schema", "profile")
+        }
+        with tempfile.TemporaryDirectory(dir=services.settings.home) as folder:
+            file = Path(folder) / DATASET_FILE
+            file.write_bytes(orjson.dumps(description, option=orjson.OPT_SORT_KEYS))
+            version, _ = services.datasets.add(
+                str(dataset["name"]),
+                file,
+                message=f"logged by mlflow (digest {dataset.get('digest') or '?'})",
+                source=str(dataset.get("source") or dataset.get("source_type") or "mlflow"),
+                run_id=run_id,
+            )
+        services.datasets.log_input(run_id, version.ref, context)
+    for item in as_list(fields.get("models")):  # a logged model a run read
+        if isinstance(item, dict) and item.get("model_id"):
+            services.logged_models.get(str(item["model_id"]))  # it must exist
+    return {}
+
+
+def _dataset_inputs(services: Services, run_id: str) -> list[dict[str, Any]]:
+    inputs = []
+    for used in services.datasets.inputs(run_id):
+        version = services.datasets.get(f"{used.dataset}@{used.version}")
+        dataset: dict[str, Any] = {
+            "name": used.dataset,
+            "digest": version.manifest_digest[:8],
+            "source_type": "shipway",
+            "source": orjson.dumps({"uri": f"{used.dataset}@{used.version}"}).decode(),
+        }
+        entries = services.datasets.manifest(version)
+        if len(entries) == 1 and entries[0].path == DATASET_FILE and entries[0].digest:
+            try:
+                logged = orjson.loads(services.blobs.get_bytes(entries[0].digest))
+                dataset.update({k: v for k, v in logged.items() if v is not None})
+            except orjson.JSONDecodeError:
+                pass
+        inputs.append(
+            {
+                "tags": [{"key": "mlflow.data.context", "value": used.context}],
+                "dataset": dataset,
+            }
+        )
+    return inputs
+
+
+@route("data-scientist")
+def log_outputs(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
+    """The models a run produced: in shipway a logged model always belongs to its run, so
+    this only checks that they exist and belong to it."""
+    run_id = _run_id(fields)
+    for item in as_list(fields.get("models")):
+        if not isinstance(item, dict) or not item.get("model_id"):
+            raise MlflowError(INVALID, "each model output needs a model_id")
+        model = services.logged_models.get(str(item["model_id"]))
+        if model.run_id != run_id:
+            raise MlflowError(
+                INVALID, f"logged model {model.id} belongs to run {model.run_id}, not {run_id}"
+            )
+    return {}
+
+
 @route("viewer")
 def metric_history(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
-    run_id, key = _run_id(fields), str(_need(fields, "metric_key"))
+    run_id, key = _run_id(fields), str(need(fields, "metric_key"))
     points = services.tracking.get_metric_history(run_id, key).items
-    return {
+    limit = number(fields, "max_results", 25_000, 25_000)
+    token = str(fields.get("page_token") or "0")
+    start = int(token) if token.isdigit() else 0
+    page = points[start : start + limit]
+    answer: dict[str, Any] = {
         "metrics": [
-            {"key": p.key, "value": p.value, "timestamp": p.timestamp, "step": p.step}
-            for p in points
+            {"key": p.key, "value": proto_float(p.value), "timestamp": p.timestamp, "step": p.step}
+            for p in page
         ]
     }
+    if start + limit < len(points):
+        answer["next_page_token"] = str(start + limit)
+    return answer
 
 
 @route("viewer")
 def search_runs(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
-    ids = fields.get("experiment_ids") or []
-    if isinstance(ids, str):
-        ids = [ids]
-    experiments = [_experiment_ref(services, i).name for i in ids] or None
-    limit = int(fields.get("max_results") or 1000)
-    if not 1 <= limit <= MAX_RESULTS:
-        raise MlflowError("INVALID_PARAMETER_VALUE", f"max_results must be 1 to {MAX_RESULTS}")
-    order = [str(o) for o in fields.get("order_by") or []]
+    ids = as_list(fields.get("experiment_ids"))
+    experiments = [experiment_ref(services, i).name for i in ids] or None
+    limit = number(fields, "max_results", 1000, MAX_RESULTS)
+    order = [str(o) for o in as_list(fields.get("order_by"))]
     page = services.tracking.search_runs(
         experiments,
         filter=fields.get("filter") or None,
@@ -353,7 +460,7 @@ def search_runs(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
         limit=min(limit, 1000),
         cursor=fields.get("page_token") or None,
     )
-    answer: dict[str, Any] = {"runs": [_run(r) for r in page]}
+    answer: dict[str, Any] = {"runs": [_run(services, r, detail=False) for r in page]}
     if page.next_cursor:
         answer["next_page_token"] = page.next_cursor
     return answer
@@ -367,6 +474,11 @@ def add(router: APIRouter) -> None:
         ("POST", "/experiments/create", create_experiment),
         ("POST", "/experiments/search", search_experiments),
         ("GET", "/experiments/search", search_experiments),
+        ("POST", "/experiments/update", update_experiment),
+        ("POST", "/experiments/delete", _lifecycle(deleted=True)),
+        ("POST", "/experiments/restore", _lifecycle(deleted=False)),
+        ("POST", "/experiments/set-experiment-tag", set_experiment_tag),
+        ("POST", "/experiments/delete-experiment-tag", delete_experiment_tag),
         ("POST", "/runs/create", create_run),
         ("GET", "/runs/get", get_run),
         ("POST", "/runs/update", update_run),
@@ -377,6 +489,9 @@ def add(router: APIRouter) -> None:
         ("POST", "/runs/set-tag", set_tag),
         ("POST", "/runs/delete-tag", delete_tag),
         ("POST", "/runs/log-batch", log_batch),
+        ("POST", "/runs/log-model", log_model),
+        ("POST", "/runs/log-inputs", log_inputs),
+        ("POST", "/runs/outputs", log_outputs),
         ("POST", "/runs/search", search_runs),
         ("GET", "/metrics/get-history", metric_history),
     ]

@@ -5,16 +5,24 @@ from __future__ import annotations
 from shipway.errors import InvalidInput
 from shipway.models.flavors.base import Flavor, Predictor
 from shipway.models.flavors.lightgbm import LightGBMFlavor
+from shipway.models.flavors.mlflow_pyfunc import MlflowFlavor
 from shipway.models.flavors.onnx import OnnxFlavor
 from shipway.models.flavors.python import PythonFlavor
 from shipway.models.flavors.sklearn import SklearnFlavor
 from shipway.models.flavors.xgboost import XGBoostFlavor
 
-SUPPORTED_FLAVORS = ("sklearn", "xgboost", "lightgbm", "onnx", "python")
+SUPPORTED_FLAVORS = ("sklearn", "xgboost", "lightgbm", "onnx", "python", "mlflow")
 
 _FLAVORS: dict[str, Flavor] = {
     f.name: f
-    for f in (SklearnFlavor(), XGBoostFlavor(), LightGBMFlavor(), OnnxFlavor(), PythonFlavor())
+    for f in (
+        SklearnFlavor(),
+        XGBoostFlavor(),
+        LightGBMFlavor(),
+        OnnxFlavor(),
+        PythonFlavor(),
+        MlflowFlavor(),  # packages made from MLflow's model folders; never detected
+    )
 }
 # xgboost and lightgbm first: their scikit-learn wrappers are sklearn estimators too.
 _DETECTION_ORDER = ("xgboost", "lightgbm", "onnx", "python", "sklearn")

@@ -1,0 +1,222 @@
+"""What every MLflow route shares: reading its fields, acting as the caller, answering
+in MLflow's JSON and MLflow's error shape."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from shipway import errors
+from shipway.records import Experiment
+from shipway.services import Services
+from shipway.tracking.service import DEFAULT_EXPERIMENT
+
+DEFAULT_ID = "0"  # MLflow's Default experiment
+INVALID = "INVALID_PARAMETER_VALUE"
+MAX_RESULTS = 50_000
+# shipway's error -> MLflow's error_code and HTTP status; the first match wins
+CODES: list[tuple[type[errors.ShipwayError], str, int]] = [
+    (errors.NotFound, "RESOURCE_DOES_NOT_EXIST", 404),
+    (errors.ParamConflict, INVALID, 400),  # a changed param: MLflow's code for it
+    (errors.PromotionRefused, "PERMISSION_DENIED", 403),
+    (errors.Conflict, "RESOURCE_ALREADY_EXISTS", 400),
+    (errors.Unauthenticated, "UNAUTHENTICATED", 401),
+    (errors.PermissionDenied, "PERMISSION_DENIED", 403),
+    (errors.PayloadTooLarge, INVALID, 400),
+    (errors.MissingDependency, "NOT_IMPLEMENTED", 501),
+]
+
+
+NAME_FILTER = re.compile(r"""^\s*name\s+(=|!=|LIKE|ILIKE)\s+(['"])(.*)\2\s*$""", re.IGNORECASE)
+
+
+class MlflowError(Exception):
+    """An error with MLflow's own code (``RESOURCE_DOES_NOT_EXIST``, …)."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def not_found(message: str) -> MlflowError:
+    return MlflowError("RESOURCE_DOES_NOT_EXIST", message, 404)
+
+
+def answer(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def error(exc: Exception) -> Response:
+    if isinstance(exc, MlflowError):
+        return answer({"error_code": exc.code, "message": exc.message}, exc.status)
+    assert isinstance(exc, errors.ShipwayError)
+    code, status = INVALID, 400
+    for kind, name, number in CODES:
+        if isinstance(exc, kind):
+            code, status = name, number
+            break
+    return answer({"error_code": code, "message": exc.message}, status)
+
+
+async def read_fields(request: Request) -> dict[str, Any]:
+    """The request's fields: the query of a GET (a repeated key is a list), the JSON body
+    of the others (DELETE too), and the path's own parameters."""
+    fields: dict[str, Any]
+    if request.method == "GET":
+        fields = {}
+        for key, value in request.query_params.multi_items():
+            if key in fields:
+                old = fields[key]
+                fields[key] = [*old, value] if isinstance(old, list) else [old, value]
+            else:
+                fields[key] = value
+    else:
+        raw = await request.body()
+        try:
+            fields = orjson.loads(raw) if raw.strip() else {}
+        except orjson.JSONDecodeError:
+            raise MlflowError("MALFORMED_REQUEST", "the body is not valid JSON") from None
+        if not isinstance(fields, dict):
+            raise MlflowError("MALFORMED_REQUEST", "the body must be a JSON object")
+    fields.update(request.path_params)
+    return fields
+
+
+def caller(request: Request, fields: dict[str, Any], role: str) -> Services:
+    """The services as the caller, who needs ``role``: with auth on, the bearer token (or
+    Basic user and token) the client sends; with auth off, the ``user_id`` it names."""
+    base: Services = request.app.state.services
+    user = fields.get("user_id") if isinstance(fields.get("user_id"), str) else None
+    authorization = request.headers.get("authorization")
+    basic_user = None
+    if authorization and authorization[:6].lower() == "basic ":
+        basic_user, token = _basic(authorization[6:])
+        authorization = f"Bearer {token}"  # MLFLOW_TRACKING_USERNAME and _PASSWORD
+    services = base.as_caller(authorization, user, role)
+    if base.settings.auth and basic_user is not None and basic_user != services.actor:
+        raise errors.Unauthenticated(
+            f"the token given as the password is {services.actor!r}'s, not {basic_user!r}'s"
+        )
+    return services
+
+
+def _basic(encoded: str) -> tuple[str, str]:
+    try:
+        user, sep, token = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        sep = ""
+    if not sep:
+        raise errors.Unauthenticated(
+            "Basic credentials must be base64 of 'user:token' (MLFLOW_TRACKING_USERNAME and "
+            "MLFLOW_TRACKING_PASSWORD, a shipway token)"
+        )
+    return user, token
+
+
+def route(role: str) -> Callable[..., Callable[[Request], Any]]:
+    """A handler getting the services as the caller and the request's fields; errors
+    answer in MLflow's shape."""
+
+    def decorate(handler: Callable[[Services, dict[str, Any]], dict[str, Any]]) -> Any:
+        async def run(request: Request) -> Response:  # FastAPI reads this signature
+            try:
+                fields = await read_fields(request)
+                services = caller(request, fields, role)
+                return answer(await run_in_threadpool(handler, services, fields))
+            except (MlflowError, errors.ShipwayError) as exc:
+                return error(exc)
+
+        run.__name__ = handler.__name__
+        run.__doc__ = handler.__doc__
+        return run
+
+    return decorate
+
+
+def need(fields: dict[str, Any], name: str) -> Any:
+    value = fields.get(name)
+    if value in (None, ""):
+        raise MlflowError(INVALID, f"Missing value for required parameter '{name}'")
+    return value
+
+
+def number(fields: dict[str, Any], name: str, default: int, most: int) -> int:
+    """An integer field (a string in a GET query) within 1..most."""
+    raw = fields.get(name)
+    try:
+        value = default if raw in (None, "") else int(raw)
+    except (TypeError, ValueError):
+        raise MlflowError(INVALID, f"'{name}' must be an integer, got {raw!r}") from None
+    if not 1 <= value <= most:
+        raise MlflowError(INVALID, f"'{name}' must be 1 to {most}, got {value}")
+    return value
+
+
+def pairs(items: Any, name: str) -> dict[str, str]:
+    """MLflow's ``[{key, value}]`` list as a dict."""
+    if items in (None, ""):
+        return {}
+    if not isinstance(items, list) or not all(isinstance(i, dict) and "key" in i for i in items):
+        raise MlflowError(INVALID, f"'{name}' must be a list of {{key, value}}")
+    return {str(i["key"]): str(i.get("value", "")) for i in items}
+
+
+def key_values(values: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": k, "value": v} for k, v in sorted(values.items())]
+
+
+def proto_float(value: float) -> float | str:
+    """proto3 JSON: NaN and the infinities are strings."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    if value in (None, ""):
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def experiment_ref(services: Services, experiment_id: Any) -> Experiment:
+    text = str(experiment_id)
+    if text == DEFAULT_ID:
+        return services.tracking.get_or_create_experiment(DEFAULT_EXPERIMENT)
+    if not text.isdigit():
+        raise MlflowError(INVALID, f"experiment id {text!r} is not a number")
+    try:
+        return services.tracking.get_experiment(int(text))
+    except errors.NotFound:
+        raise not_found(f"No Experiment with id={text} exists") from None
+
+
+def name_filter(text: Any) -> Any:
+    """MLflow's filters on a name (``name = 'x'``, ``name LIKE 'x%'``)."""
+    if not text:
+        return lambda name: True
+    match = NAME_FILTER.match(str(text))
+    if not match:
+        raise MlflowError(
+            INVALID,
+            f"filter {text!r}: shipway filters experiments and models by name only "
+            "(name = 'churn', name LIKE 'churn%', name ILIKE '%CHURN%')",
+        )
+    op, value = match.group(1).upper(), match.group(3)
+    if op in ("=", "!="):
+        return lambda name: (name == value) == (op == "=")
+    pattern = re.compile(
+        "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in value),
+        re.IGNORECASE if op == "ILIKE" else 0,
+    )
+    return lambda name: pattern.fullmatch(name) is not None
