@@ -100,6 +100,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "alerts": ("shipway.cli.monitoring", "alerts", "Alerts the monitor raised."),
     "users": ("shipway.cli.accounts", "users", "Manage users and their roles."),
     "tokens": ("shipway.cli.accounts", "tokens", "Create, list and revoke API tokens."),
+    "import": ("shipway.cli.imports", "app", "Import another tool's history (MLflow)."),
     "events": ("shipway.cli.accounts", "events", "Read the audit trail."),
 }
 

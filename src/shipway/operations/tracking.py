@@ -24,9 +24,17 @@ class Tracking(Protocol):
 
     @op("PATCH", "/experiments/{ref}", role=DS, event="update", errors=(Conflict,))
     def update_experiment(
-        self, ref: int | str, *, name: Name | None = None, description: str | None = None
+        self,
+        ref: int | str,
+        *,
+        name: Name | None = None,
+        description: str | None = None,
+        set_tags: Mapping[str, Any] | None = None,
+        delete_tags: Sequence[str] = (),
+        deleted: bool | None = None,
     ) -> Experiment:
-        """Rename an experiment or change its description (``409`` if the name is taken).
+        """Rename an experiment, change its description or tags, or mark it deleted (or
+        restore it with ``deleted=False``); ``409`` if the name is taken.
 
         >>> client.tracking.update_experiment("churn", description="30-day churn, EU")
         """
@@ -42,7 +50,7 @@ class Tracking(Protocol):
         """Experiments, a page at a time (``next_cursor`` fetches the next)."""
         ...
 
-    @op("POST", "/runs", role=DS, status=201, event="create")
+    @op("POST", "/runs", role=DS, status=201, event="create", errors=(Conflict,))
     def create_run(
         self,
         experiment: str | None = None,
@@ -53,8 +61,12 @@ class Tracking(Protocol):
         parent_id: str | None = None,
         git: GitInfo | None = None,
         source: str | None = None,
+        run_id: str | None = None,
+        start_time: int | None = None,
     ) -> Run:
-        """Start a run in ``experiment`` (created if missing; the Default one if None)."""
+        """Start a run in ``experiment`` (created if missing; the Default one if None).
+        ``run_id`` (32 hex digits) and ``start_time`` (ms) keep another store's values
+        (``409`` if the id is taken)."""
         ...
 
     @op("GET", "/runs/{run_id}", role="viewer")

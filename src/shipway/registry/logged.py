@@ -12,6 +12,7 @@ model package, which registers, serves, gates and monitors like any other, while
 from __future__ import annotations
 
 import copy
+import re
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -37,6 +38,7 @@ from shipway.tracking.service import (
 )
 
 STATUSES = ("pending", "ready", "failed")
+MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
 HOLDER_TAG = "shipway.holds_logged_model"  # on a run made to hold a run-less model's files
 
 
@@ -63,10 +65,13 @@ class LoggedModelService:
         model_type: str = "",
         tags: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
+        model_id: str | None = None,
     ) -> MlflowLoggedModel:
         """A new PENDING logged model of ``run_id`` (or, without one, of a run made to
-        hold its files) in ``experiment``."""
-        model_id = f"m-{secrets.token_hex(16)}"
+        hold its files) in ``experiment``; ``model_id`` keeps another store's id."""
+        if model_id is not None and not MODEL_ID.fullmatch(model_id):
+            raise InvalidInput(f"logged model id {model_id!r} must look like m-<32 hex digits>")
+        model_id = model_id or f"m-{secrets.token_hex(16)}"
         name = name or f"model-{model_id[2:10]}"
         check.check_name("model", name)
         exp = self._runs.get_experiment(experiment)

@@ -175,11 +175,9 @@ class TrackingService:
         source: str | None = None,
         run_id: str | None = None,
         start_time: int | None = None,
-        user: str | None = None,
     ) -> Run:
-        """A new running run. ``run_id``, ``start_time`` (ms) and ``user`` keep another
-        store's values (an import, MLflow's client); by default a new id, now and the
-        actor."""
+        """A new running run of the actor. ``run_id`` and ``start_time`` (ms) keep another
+        store's values (an import, MLflow's client); by default a new id and now."""
         exp = self.get_or_create_experiment(experiment or DEFAULT_EXPERIMENT)
         if run_id is not None and not RUN_ID.fullmatch(run_id):
             raise InvalidInput(f"run id {run_id!r} must be 32 lowercase hex digits")
@@ -200,7 +198,7 @@ class TrackingService:
                     "name": name or f"run-{run_id[:8]}",
                     "description": description,
                     "status": "running",
-                    "user": user or self.actor,
+                    "user": self.actor,
                     "start_time": now_ms() if start_time is None else int(start_time),
                     "parent_pk": parent_pk,
                     "git_commit": git.commit,

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
-import tempfile
 import time
 from array import array
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -29,6 +26,7 @@ from shipway.api.mlflow.common import (
     proto_float,
     route,
 )
+from shipway.datasets.external import described, log_described_input
 from shipway.records import Experiment, Run, Series
 from shipway.services import Services
 from shipway.tracking.service import DEFAULT_EXPERIMENT
@@ -36,8 +34,6 @@ from shipway.tracking.service import DEFAULT_EXPERIMENT
 STATUS = {"running": "RUNNING", "finished": "FINISHED", "failed": "FAILED", "killed": "KILLED"}
 FROM_STATUS = {v: k for k, v in STATUS.items()} | {"SCHEDULED": "running"}
 NOTE = "mlflow.note.content"  # MLflow keeps an experiment's description as this tag
-DATASET_FILE = "mlflow-dataset.json"  # what a dataset logged by MLflow's client holds
-CONTEXT = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
 # experiments ----------------------------------------------------------------------------
 
@@ -364,22 +360,7 @@ def log_inputs(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(dataset, dict) or not dataset.get("name"):
             raise MlflowError(INVALID, "each dataset input needs a dataset with a name")
         context = pairs(item.get("tags"), "tags").get("mlflow.data.context", "") or "input"
-        context = context.lower() if CONTEXT.fullmatch(context.lower()) else "input"
-        description = {
-            k: dataset.get(k)
-            for k in ("name", "digest", "source_type", "source", "schema", "profile")
-        }
-        with tempfile.TemporaryDirectory(dir=services.settings.home) as folder:
-            file = Path(folder) / DATASET_FILE
-            file.write_bytes(orjson.dumps(description, option=orjson.OPT_SORT_KEYS))
-            version, _ = services.datasets.add(
-                str(dataset["name"]),
-                file,
-                message=f"logged by mlflow (digest {dataset.get('digest') or '?'})",
-                source=str(dataset.get("source") or dataset.get("source_type") or "mlflow"),
-                run_id=run_id,
-            )
-        services.datasets.log_input(run_id, version.ref, context)
+        log_described_input(services.datasets, run_id, dataset, context)
     for item in as_list(fields.get("models")):  # a logged model a run read
         if isinstance(item, dict) and item.get("model_id"):
             services.logged_models.get(str(item["model_id"]))  # it must exist
@@ -396,13 +377,9 @@ def _dataset_inputs(services: Services, run_id: str) -> list[dict[str, Any]]:
             "source_type": "shipway",
             "source": orjson.dumps({"uri": f"{used.dataset}@{used.version}"}).decode(),
         }
-        entries = services.datasets.manifest(version)
-        if len(entries) == 1 and entries[0].path == DATASET_FILE and entries[0].digest:
-            try:
-                logged = orjson.loads(services.blobs.get_bytes(entries[0].digest))
-                dataset.update({k: v for k, v in logged.items() if v is not None})
-            except orjson.JSONDecodeError:
-                pass
+        dataset.update(
+            {k: v for k, v in (described(services.datasets, version) or {}).items() if v}
+        )
         inputs.append(
             {
                 "tags": [{"key": "mlflow.data.context", "value": used.context}],

@@ -1,0 +1,1 @@
+"""Bringing another tool's history into shipway (``shipway import …``)."""

@@ -1,0 +1,343 @@
+"""``shipway import mlflow``: bring an MLflow store's history into shipway.
+
+The source is read with MLflow's own client (``shipway[mlflow]``), so whatever it reads
+works: a tracking server URL, an MLflow database (``sqlite:///…``, ``postgresql://…``,
+whose runs name their artifact folders), or an ``mlruns`` folder. Everything comes
+across with its original ids where shipway's ids have the same form (run ids, logged
+model ids) and is recorded in the ``imported`` table otherwise: experiments (tags,
+deletion), runs (params, every metric point with its step and time, tags, status, times,
+user, deletion), artifacts, dataset inputs, logged models (made shipway packages),
+registered models, versions (tags, stages) and aliases.
+
+It is resumable and idempotent: each run is marked done only once all of it is stored,
+so a second import skips it, and an interrupted one continues it (params and tags are
+set again with the same values, metrics only if none were stored, files are
+content-addressed).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shipway import errors
+from shipway.datasets.external import log_described_input
+from shipway.records import Series
+from shipway.services import Services
+from shipway.store import imported as imported_repo
+from shipway.tracking.service import DEFAULT_EXPERIMENT
+
+STATUS = {"RUNNING": "running", "SCHEDULED": "running", "FINISHED": "finished"}
+STATUS |= {"FAILED": "failed", "KILLED": "killed"}
+PAGE = 1000
+
+
+@dataclass
+class Summary:
+    """What an import brought in, what it skipped (done before) and why not the rest."""
+
+    imported: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "imported": dict(self.imported),
+            "skipped": dict(self.skipped),
+            "problems": self.problems,
+        }
+
+
+def open_source(uri: str) -> Any:
+    """MLflow's client on ``uri`` (an ``mlruns`` folder is read even though MLflow keeps
+    its file store in maintenance mode)."""
+    from shipway.models.optional import require
+
+    require("mlflow", "mlflow")
+    from mlflow.tracking import MlflowClient
+
+    path = Path(uri.removeprefix("file://"))
+    if "://" not in uri.replace("file://", "") and not uri.startswith(("sqlite:", "http")):
+        if not path.is_dir():
+            raise errors.InvalidInput(
+                f"{uri} is not a folder; give an mlruns folder, an MLflow database URI "
+                "(sqlite:///mlflow.db, postgresql://…) or a tracking server URL"
+            )
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        uri = path.resolve().as_uri()
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+class MlflowImport:
+    def __init__(
+        self, services: Services, source: Any, source_name: str, progress: Callable[[str], None]
+    ) -> None:
+        self.services = services
+        self.source = source
+        self.name = source_name[:255]
+        self.progress = progress
+        self.summary = Summary()
+        self.experiments: dict[str, str] = {}  # MLflow experiment id -> shipway name
+
+    # the record of what came across ------------------------------------------------------
+
+    def _done(self, kind: str, external: str) -> str | None:
+        with self.services.db.read() as conn:
+            return imported_repo.local_id(conn, self.name, kind, external)
+
+    def _mark(self, kind: str, external: str, local: str) -> None:
+        with self.services.db.write() as conn:
+            imported_repo.record(conn, self.name, kind, external, local)
+
+    # the steps ----------------------------------------------------------------------------
+
+    def run(self) -> Summary:
+        from mlflow.entities import ViewType
+
+        experiments = self.source.search_experiments(view_type=ViewType.ALL)
+        for experiment in experiments:
+            self._experiment(experiment)
+        for experiment in experiments:
+            for run in self._runs(experiment.experiment_id):
+                self._run(run)
+        self._registry()
+        return self.summary
+
+    def _experiment(self, experiment: Any) -> None:
+        tracking = self.services.tracking
+        name = DEFAULT_EXPERIMENT if experiment.experiment_id == "0" else experiment.name
+        self.experiments[experiment.experiment_id] = name
+        if self._done("experiment", experiment.experiment_id):
+            self.summary.skipped["experiments"] += 1
+            return
+        local = tracking.get_or_create_experiment(name)
+        tags = {k: v for k, v in experiment.tags.items() if k != "mlflow.note.content"}
+        tracking.update_experiment(
+            local.id,
+            description=experiment.tags.get("mlflow.note.content") or None,
+            set_tags=tags or None,
+            deleted=experiment.lifecycle_stage == "deleted",
+        )
+        self._mark("experiment", experiment.experiment_id, str(local.id))
+        self.summary.imported["experiments"] += 1
+
+    def _runs(self, experiment_id: str) -> Iterator[Any]:
+        from mlflow.entities import ViewType
+
+        token = None
+        while True:
+            page = self.source.search_runs(
+                [experiment_id], run_view_type=ViewType.ALL, max_results=PAGE, page_token=token
+            )
+            yield from page
+            if not (token := page.token):
+                break
+
+    def _run(self, source: Any) -> None:
+        info, data = source.info, source.data
+        if self._done("run-done", info.run_id):
+            self.summary.skipped["runs"] += 1
+            return
+        self.progress(f"run {info.run_id}")
+        tracking = self.services.tracking
+        try:
+            local = tracking.get_run(info.run_id)  # an interrupted import's run: go on
+        except errors.NotFound:
+            local = None
+        if local is None:
+            tags = dict(data.tags)
+            parent = tags.get("mlflow.parentRunId")
+            if parent and self._done("run-done", parent) is None:
+                parent = None  # its parent was not imported (yet): keep the tag only
+            owner = self.services.as_actor(info.user_id) if info.user_id else self.services
+            local = owner.tracking.create_run(  # the run keeps its user
+                self.experiments[info.experiment_id],
+                name=info.run_name or None,
+                tags=tags,
+                parent_id=parent,
+                source=tags.get("mlflow.source.name"),
+                run_id=info.run_id,
+                start_time=info.start_time,
+            )
+            self._mark("run", info.run_id, local.id)
+        if data.params:
+            tracking.log_params(local.id, dict(data.params))
+        if data.tags:
+            tracking.set_tags(local.id, dict(data.tags))
+        if data.metrics and not local.metrics:  # one write: all of them or none
+            histories = self._histories(info.run_id, data.metrics)
+            tracking.log_metric_series(local.id, histories)
+            points = sum(len(s.values) for s in histories.values())
+            self.summary.imported["metric points"] += points
+        self._artifacts(info.run_id, local.id)
+        self._inputs(source, local.id)
+        self._logged_models(source, local.id)
+        tracking.update_run(
+            local.id, status=STATUS.get(info.status, "finished"), end_time=info.end_time
+        )
+        if info.lifecycle_stage == "deleted":
+            tracking.delete_run(local.id)
+        self._mark("run-done", info.run_id, local.id)
+        self.summary.imported["runs"] += 1
+
+    def _histories(self, run_id: str, metrics: dict[str, float]) -> dict[str, Series]:
+        histories = {}
+        for key in sorted(metrics):
+            points = self.source.get_metric_history(run_id, key)
+            histories[key] = Series(
+                array("d", (p.value for p in points)),
+                array("q", (p.step for p in points)),
+                array("q", (p.timestamp for p in points)),
+            )
+        return histories
+
+    def _artifacts(self, run_id: str, local_id: str) -> None:
+        if not self.source.list_artifacts(run_id):
+            return
+        with tempfile.TemporaryDirectory(dir=self.services.settings.home) as folder:
+            root = Path(self.source.download_artifacts(run_id, "", folder))
+            for file in sorted(p for p in root.rglob("*") if p.is_file()):
+                self.services.artifacts.log_file(local_id, file, file.relative_to(root).as_posix())
+                self.summary.imported["artifact files"] += 1
+
+    def _inputs(self, source: Any, local_id: str) -> None:
+        for used in getattr(source.inputs, "dataset_inputs", None) or []:
+            dataset = used.dataset
+            context = next((t.value for t in used.tags if t.key == "mlflow.data.context"), "")
+            description = {
+                "name": dataset.name,
+                "digest": dataset.digest,
+                "source_type": dataset.source_type,
+                "source": dataset.source,
+                "schema": dataset.schema,
+                "profile": dataset.profile,
+            }
+            log_described_input(self.services.datasets, local_id, description, context or "input")
+            self.summary.imported["dataset inputs"] += 1
+
+    def _logged_models(self, source: Any, local_id: str) -> None:
+        import mlflow.artifacts
+
+        found = self.source.search_logged_models(
+            experiment_ids=[source.info.experiment_id],
+            filter_string=f"source_run_id = '{source.info.run_id}'",
+        )
+        for model in found:
+            if self._done("logged-model", model.model_id):
+                continue
+            logged = self.services.logged_models
+            try:
+                mine = logged.get(model.model_id, allow_deleted=True)
+            except errors.NotFound:
+                mine = logged.create(
+                    self.services.tracking.get_run(local_id).experiment_id,
+                    model.name,
+                    run_id=local_id,
+                    model_type=model.model_type or "",
+                    tags=model.tags,
+                    params=model.params,
+                    model_id=model.model_id,
+                )
+            with tempfile.TemporaryDirectory(dir=self.services.settings.home) as folder:
+                root = Path(
+                    mlflow.artifacts.download_artifacts(
+                        artifact_uri=model.artifact_location,
+                        dst_path=folder,
+                        tracking_uri=self.source.tracking_uri,
+                    )
+                )
+                for file in sorted(p for p in root.rglob("*") if p.is_file()):
+                    rel = file.relative_to(root).as_posix()
+                    self.services.artifacts.log_file(local_id, file, f"{mine.artifact_path}/{rel}")
+            ready = str(model.status).endswith("READY")
+            logged.finalize(mine.id, "ready" if ready else "failed")
+            self._mark("logged-model", model.model_id, mine.id)
+            self.summary.imported["logged models"] += 1
+
+    def _registry(self) -> None:
+        registry = self.services.registry
+        for model in self._paged(self.source.search_registered_models):
+            if not self._done("registered-model", model.name):
+                registry.update_model(
+                    model.name, description=model.description or "", tags=model.tags
+                )
+                self._mark("registered-model", model.name, model.name)
+                self.summary.imported["registered models"] += 1
+            versions = self.source.search_model_versions(f"name = '{model.name}'")
+            for version in sorted(versions, key=lambda v: int(v.version)):
+                self._version(model.name, version)
+            for alias, number in (model.aliases or {}).items():
+                local = self._done("model-version", f"{model.name}/{number}")
+                current = registry.get_model(model.name).aliases.get(alias)
+                if local is not None and current != int(local):
+                    registry.set_alias(model.name, int(local), alias, reason="imported from mlflow")
+                    self.summary.imported["aliases"] += 1
+
+    def _paged(self, search: Callable[..., Any]) -> Iterator[Any]:
+        token = None
+        while True:
+            page = search(max_results=PAGE, page_token=token)
+            yield from page
+            if not (token := page.token):
+                break
+
+    def _version(self, name: str, version: Any) -> None:
+        key = f"{name}/{version.version}"
+        if self._done("model-version", key):
+            self.summary.skipped["model versions"] += 1
+            return
+        place = self._place(version)
+        if place is None:
+            self.summary.problems.append(
+                f"{name} version {version.version}: its source {version.source!r} is not a "
+                "run or logged model that was imported; skipped"
+            )
+            return
+        run_id, folder = place
+        self.services.logged_models.ensure_package(run_id, folder)
+        tags = dict(version.tags)
+        stage = version.current_stage or "None"
+        if stage in ("Staging", "Production"):
+            tags["mlflow.stage"] = stage
+        local, _ = self.services.registry.register(
+            f"runs:/{run_id}/{folder}", name, description=version.description or "", tags=tags
+        )
+        if stage == "Archived":
+            self.services.registry.update_version(name, local.version, status="archived")
+        self._mark("model-version", key, str(local.version))
+        self.summary.imported["model versions"] += 1
+
+    def _place(self, version: Any) -> tuple[str, str] | None:
+        """The imported run and folder a version's files are in."""
+        model_id = getattr(version, "model_id", None)
+        source = str(version.source or "")
+        if not model_id and source.startswith("models:/m-"):
+            model_id = source.removeprefix("models:/")
+        if model_id:
+            with_id = self._done("logged-model", model_id)
+            if with_id is None:
+                return None
+            model = self.services.logged_models.get(with_id, allow_deleted=True)
+            return model.run_id, model.artifact_path
+        run_id = version.run_id
+        if not run_id or self._done("run-done", run_id) is None:
+            return None
+        if source.startswith("runs:/"):
+            return run_id, source.removeprefix(f"runs:/{run_id}/").strip("/")
+        root = str(self.source.get_run(run_id).info.artifact_uri).rstrip("/")
+        if source.startswith(root + "/"):
+            return run_id, source[len(root) + 1 :].strip("/")
+        return None
+
+
+def import_mlflow(
+    services: Services, uri: str, progress: Callable[[str], None] = lambda _: None
+) -> Summary:
+    """Import the MLflow store at ``uri`` into ``services``' home; see the module."""
+    return MlflowImport(services, open_source(uri), uri, progress).run()
