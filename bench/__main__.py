@@ -14,6 +14,7 @@ from bench import (
     datasets,
     datasets_profile,
     ingest,
+    mlflow_compat,
     models,
     monitoring,
     search,
@@ -33,6 +34,7 @@ SUITES = {
     "monitoring": monitoring,
     "startup": startup,
     "ui": ui,
+    "mlflow_compat": mlflow_compat,
 }
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 

@@ -305,3 +305,43 @@ def test_experiments_lifecycle_tags_and_paging(mlflow_url: str) -> None:
     )
     values = [r.data.metrics["acc"] for r in [*first, *second]]
     assert values == [0.4, 0.3, 0.2, 0.1]
+
+
+def test_mlflow_auth_by_bearer_token_or_basic_user_and_token(
+    sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings.load(
+        overrides={"home": str(sqlite_settings.home), "auth": True}, environ={}
+    )
+    services = Services.open(settings, actor="bootstrap")
+    secrets = {}
+    for name, role in [("dee", "data-scientist"), ("vic", "viewer")]:
+        services.accounts.create_user(name, role)
+        secret = services.accounts.create_token(name).secret
+        assert secret is not None
+        secrets[name] = secret
+    server = BackgroundServer(services)
+    url = server.start()
+    try:
+        mlflow.set_tracking_uri(url)
+        with pytest.raises(MlflowException) as anonymous:
+            MlflowClient().search_experiments()
+        assert anonymous.value.error_code == "UNAUTHENTICATED"
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", secrets["vic"])
+        assert "Default" in [e.name for e in MlflowClient().search_experiments()]
+        with pytest.raises(MlflowException) as viewer:
+            MlflowClient().create_experiment("not-for-viewers")
+        assert viewer.value.error_code == "PERMISSION_DENIED"
+        monkeypatch.delenv("MLFLOW_TRACKING_TOKEN")
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "dee")
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", secrets["dee"])
+        run = MlflowClient().create_run(MlflowClient().create_experiment("by-dee"))
+        assert services.tracking.get_run(run.info.run_id).user == "dee"
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "vic")  # dee's token, vic's name
+        with pytest.raises(MlflowException) as mismatch:
+            MlflowClient().search_experiments()
+        assert mismatch.value.error_code == "UNAUTHENTICATED"
+    finally:
+        mlflow.set_tracking_uri(None)
+        server.stop()
+        services.close()

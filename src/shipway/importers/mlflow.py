@@ -84,6 +84,9 @@ class MlflowImport:
         self.progress = progress
         self.summary = Summary()
         self.experiments: dict[str, str] = {}  # MLflow experiment id -> shipway name
+        self.reader = HistoryReader(source_name)
+        self.logged: dict[str, list[Any]] = {}  # the current experiment's, by run id
+        self.histories: dict[str, dict[str, Series]] = {}  # the current page's, by run id
 
     # the record of what came across ------------------------------------------------------
 
@@ -104,8 +107,11 @@ class MlflowImport:
         for experiment in experiments:
             self._experiment(experiment)
         for experiment in experiments:
-            for run in self._runs(experiment.experiment_id):
-                self._run(run)
+            self.logged = self._logged_by_run(experiment.experiment_id)
+            for page in self._run_pages(experiment.experiment_id):
+                self.histories = self.reader.histories(page)
+                for run in page:
+                    self._run(run)
         self._registry()
         return self.summary
 
@@ -127,7 +133,7 @@ class MlflowImport:
         self._mark("experiment", experiment.experiment_id, str(local.id))
         self.summary.imported["experiments"] += 1
 
-    def _runs(self, experiment_id: str) -> Iterator[Any]:
+    def _run_pages(self, experiment_id: str) -> Iterator[list[Any]]:
         from mlflow.entities import ViewType
 
         token = None
@@ -135,15 +141,29 @@ class MlflowImport:
             page = self.source.search_runs(
                 [experiment_id], run_view_type=ViewType.ALL, max_results=PAGE, page_token=token
             )
-            yield from page
+            done = [r for r in page if self._done("run-done", r.info.run_id) is None]
+            self.summary.skipped["runs"] += len(page) - len(done)
+            if done:
+                yield done
             if not (token := page.token):
                 break
 
+    def _logged_by_run(self, experiment_id: str) -> dict[str, list[Any]]:
+        """The experiment's logged models by their run, read once."""
+        found: dict[str, list[Any]] = {}
+        token = None
+        while True:
+            page = self.source.search_logged_models(
+                experiment_ids=[experiment_id], max_results=100, page_token=token
+            )
+            for model in page:
+                found.setdefault(model.source_run_id or "", []).append(model)
+            if not (token := page.token):
+                break
+        return found
+
     def _run(self, source: Any) -> None:
         info, data = source.info, source.data
-        if self._done("run-done", info.run_id):
-            self.summary.skipped["runs"] += 1
-            return
         self.progress(f"run {info.run_id}")
         tracking = self.services.tracking
         try:
@@ -165,13 +185,14 @@ class MlflowImport:
                 run_id=info.run_id,
                 start_time=info.start_time,
             )
-            self._mark("run", info.run_id, local.id)
         if data.params:
             tracking.log_params(local.id, dict(data.params))
         if data.tags:
             tracking.set_tags(local.id, dict(data.tags))
         if data.metrics and not local.metrics:  # one write: all of them or none
-            histories = self._histories(info.run_id, data.metrics)
+            histories = self.histories.get(info.run_id) or self._histories(
+                info.run_id, data.metrics
+            )
             tracking.log_metric_series(local.id, histories)
             points = sum(len(s.values) for s in histories.values())
             self.summary.imported["metric points"] += points
@@ -224,11 +245,7 @@ class MlflowImport:
     def _logged_models(self, source: Any, local_id: str) -> None:
         import mlflow.artifacts
 
-        found = self.source.search_logged_models(
-            experiment_ids=[source.info.experiment_id],
-            filter_string=f"source_run_id = '{source.info.run_id}'",
-        )
-        for model in found:
+        for model in self.logged.get(source.info.run_id, []):
             if self._done("logged-model", model.model_id):
                 continue
             logged = self.services.logged_models
@@ -334,6 +351,39 @@ class MlflowImport:
         if source.startswith(root + "/"):
             return run_id, source[len(root) + 1 :].strip("/")
         return None
+
+
+class HistoryReader:
+    """Every metric point of a page of runs in one query, when the source is an MLflow
+    database (its ``metrics`` table); otherwise nothing, and the client asks run by run."""
+
+    def __init__(self, uri: str) -> None:
+        self.engine = None
+        if uri.startswith(("sqlite:", "postgresql", "mysql", "mssql")):
+            import sqlalchemy as sa
+
+            self.engine = sa.create_engine(uri)
+
+    def histories(self, runs: list[Any]) -> dict[str, dict[str, Series]]:
+        if self.engine is None or not runs:
+            return {}
+        import sqlalchemy as sa
+
+        query = sa.text(
+            "SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics "
+            "WHERE run_uuid IN :ids ORDER BY run_uuid, key, timestamp, step"
+        ).bindparams(sa.bindparam("ids", expanding=True))
+        found: dict[str, dict[str, Series]] = {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(query, {"ids": [r.info.run_id for r in runs]})
+            for run_id, key, value, timestamp, step, is_nan in rows:
+                series = found.setdefault(run_id, {}).get(key)
+                if series is None:
+                    series = found[run_id][key] = Series(array("d"), array("q"), array("q"))
+                series.values.append(float("nan") if is_nan else float(value))
+                series.steps.append(int(step))
+                series.timestamps.append(int(timestamp))
+        return found
 
 
 def import_mlflow(

@@ -247,9 +247,10 @@ def _source(services: Services, fields: dict[str, Any]) -> tuple[str, str]:
     if source.startswith("runs:/"):
         return parse_run_uri(source)
     if source.startswith("mlflow-artifacts:"):
-        path = source.removeprefix("mlflow-artifacts:").lstrip("/")
-        if "//" in source and not source.startswith("mlflow-artifacts:/"):
-            path = path.split("/", 1)[1] if "/" in path else ""  # mlflow-artifacts://host/…
+        path = source.removeprefix("mlflow-artifacts:")
+        if path.startswith("//"):  # mlflow-artifacts://host/…: the path after the host
+            path = path[2:].partition("/")[2]
+        path = path.lstrip("/")
         run_id, folder = locate(services, path)
         if folder:
             return run_id, folder
