@@ -226,7 +226,8 @@ def run() -> list[Result]:
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "shipway", "import", "mlflow", "--json", "--home", str(home),
-             "--from", f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"],
+             "--from", f"sqlite:///{root / 'mlflow' / 'mlflow.db'}",
+             "--artifacts", str(root / "mlflow" / "artifacts")],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         import_s = time.perf_counter() - started

@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 
 import shipway as sw
 from shipway.config import Settings
+from shipway.errors import InvalidInput
 from shipway.importers.mlflow import import_mlflow
 from shipway.services import Services
 from shipway.store import imported as imported_repo
@@ -158,3 +159,31 @@ def test_import_command_prints_a_summary(tmp_path: Path) -> None:
     missing = shipway("import", "mlflow", "--from", str(tmp_path / "nope"), "--home", home)
     assert missing.returncode != 0 and "is not a folder" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_a_database_an_mlflow_server_wrote_needs_its_artifact_folder(
+    tmp_path: Path, home: Services
+) -> None:
+    """Runs logged through `mlflow server` name their files mlflow-artifacts:/…: the
+    importer reads them from the server's --artifacts-destination, or says it cannot."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    eid = MlflowClient().create_experiment("served", artifact_location="mlflow-artifacts:/7")
+    with mlflow.start_run(experiment_id=eid) as run:
+        mlflow.log_param("p", "v")
+    mlflow.set_tracking_uri(None)
+    destination = tmp_path / "mlartifacts"
+    report = destination / "7" / run.info.run_id / "artifacts" / "report.txt"
+    report.parent.mkdir(parents=True)
+    report.write_text("from the server")
+    without = import_mlflow(home, uri)
+    assert without.imported["runs"] == 1 and "--artifacts" in without.problems[0]
+    assert home.artifacts.list(run.info.run_id) == []
+    with home.db.write() as conn:  # import that run again, now with the folder
+        conn.execute(imported_repo.imported_table.delete())
+    found = import_mlflow(home, uri, artifacts=destination)
+    assert found.problems == [] and found.imported["artifact files"] == 1
+    stored = home.artifacts.get(run.info.run_id, "report.txt")
+    assert home.blobs.get_bytes(stored.digest) == b"from the server"
+    with pytest.raises(InvalidInput, match="is not a folder"):
+        import_mlflow(home, uri, artifacts=tmp_path / "nowhere")

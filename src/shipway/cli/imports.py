@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,6 +24,13 @@ def mlflow_(
             "postgresql://…) or an mlruns folder.",
         ),
     ],
+    artifacts: Annotated[
+        Path | None,
+        typer.Option(
+            help="For a database an MLflow server wrote: the folder of its mlflow-artifacts:/ "
+            "files (the server's --artifacts-destination)."
+        ),
+    ] = None,
     home: Home = None,
     json: Json = False,
 ) -> None:
@@ -32,7 +40,8 @@ def mlflow_(
     Running it again imports nothing twice; an interrupted import continues where it
     stopped. Needs MLflow's client: pip install 'shipway[mlflow]'.
 
-    Example: shipway import mlflow --from sqlite:///mlflow.db
+    Examples: shipway import mlflow --from sqlite:///mlflow.db
+              shipway import mlflow --from sqlite:///mlflow.db --artifacts ./mlartifacts
     """
     from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
 
@@ -52,7 +61,7 @@ def mlflow_(
         task = bar.add_task("reading", total=None)
         try:
             summary = import_mlflow(
-                services, source, lambda what: bar.update(task, description=what)
+                services, source, lambda what: bar.update(task, description=what), artifacts
             )
         finally:
             services.close()

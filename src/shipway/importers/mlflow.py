@@ -17,6 +17,7 @@ content-addressed).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from array import array
@@ -76,9 +77,15 @@ def open_source(uri: str) -> Any:
 
 class MlflowImport:
     def __init__(
-        self, services: Services, source: Any, source_name: str, progress: Callable[[str], None]
+        self,
+        services: Services,
+        source: Any,
+        source_name: str,
+        progress: Callable[[str], None],
+        artifact_root: Path | None = None,
     ) -> None:
         self.services = services
+        self.artifact_root = artifact_root
         self.source = source
         self.name = source_name[:255]
         self.progress = progress
@@ -196,7 +203,7 @@ class MlflowImport:
             tracking.log_metric_series(local.id, histories)
             points = sum(len(s.values) for s in histories.values())
             self.summary.imported["metric points"] += points
-        self._artifacts(info.run_id, local.id)
+        self._artifacts(source, local.id)
         self._inputs(source, local.id)
         self._logged_models(source, local.id)
         tracking.update_run(
@@ -218,14 +225,56 @@ class MlflowImport:
             )
         return histories
 
-    def _artifacts(self, run_id: str, local_id: str) -> None:
-        if not self.source.list_artifacts(run_id):
+    @contextlib.contextmanager
+    def _files(self, uri: str, what: str) -> Iterator[Path | None]:
+        """A local folder holding the files at ``uri`` (None when there are none, or they
+        cannot be reached: a problem says why)."""
+        if uri.startswith("mlflow-artifacts:"):  # on the server's artifact destination
+            if self.artifact_root is None:
+                self.summary.problems.append(
+                    f"{what}: its files are on an MLflow server ({uri}); pass --artifacts "
+                    "with the server's --artifacts-destination folder, or import from the "
+                    "server's URL"
+                )
+                yield None
+                return
+            rest = uri.removeprefix("mlflow-artifacts:")
+            rest = rest[2:].partition("/")[2] if rest.startswith("//") else rest
+            place = (self.artifact_root / rest.lstrip("/")).resolve()
+            if not place.is_relative_to(self.artifact_root.resolve()):
+                raise errors.InvalidPath(f"{what}: {uri} points outside {self.artifact_root}")
+            yield place if place.is_dir() else None
             return
-        with tempfile.TemporaryDirectory(dir=self.services.settings.home) as folder:
-            root = Path(self.source.download_artifacts(run_id, "", folder))
-            for file in sorted(p for p in root.rglob("*") if p.is_file()):
-                self.services.artifacts.log_file(local_id, file, file.relative_to(root).as_posix())
-                self.summary.imported["artifact files"] += 1
+        local = (
+            Path(uri.removeprefix("file://"))
+            if "://" not in uri or uri.startswith("file://")
+            else None
+        )
+        if local is not None:  # a folder on this machine: read in place
+            yield local if local.is_dir() else None
+            return
+        import mlflow.artifacts
+
+        with tempfile.TemporaryDirectory(dir=self.services.settings.home) as spool:
+            yield Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=uri, dst_path=spool, tracking_uri=self.source.tracking_uri
+                )
+            )
+
+    def _store_files(self, folder: Path, local_id: str, under: str = "") -> int:
+        count = 0
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+            rel = file.relative_to(folder).as_posix()
+            self.services.artifacts.log_file(local_id, file, f"{under}/{rel}" if under else rel)
+            count += 1
+        return count
+
+    def _artifacts(self, source: Any, local_id: str) -> None:
+        what = f"run {source.info.run_id}"
+        with self._files(str(source.info.artifact_uri), what) as folder:
+            if folder is not None:
+                self.summary.imported["artifact files"] += self._store_files(folder, local_id)
 
     def _inputs(self, source: Any, local_id: str) -> None:
         for used in getattr(source.inputs, "dataset_inputs", None) or []:
@@ -243,8 +292,6 @@ class MlflowImport:
             self.summary.imported["dataset inputs"] += 1
 
     def _logged_models(self, source: Any, local_id: str) -> None:
-        import mlflow.artifacts
-
         for model in self.logged.get(source.info.run_id, []):
             if self._done("logged-model", model.model_id):
                 continue
@@ -261,17 +308,11 @@ class MlflowImport:
                     params=model.params,
                     model_id=model.model_id,
                 )
-            with tempfile.TemporaryDirectory(dir=self.services.settings.home) as folder:
-                root = Path(
-                    mlflow.artifacts.download_artifacts(
-                        artifact_uri=model.artifact_location,
-                        dst_path=folder,
-                        tracking_uri=self.source.tracking_uri,
-                    )
-                )
-                for file in sorted(p for p in root.rglob("*") if p.is_file()):
-                    rel = file.relative_to(root).as_posix()
-                    self.services.artifacts.log_file(local_id, file, f"{mine.artifact_path}/{rel}")
+            what = f"logged model {model.model_id}"
+            with self._files(str(model.artifact_location), what) as folder:
+                if folder is None:
+                    continue
+                self._store_files(folder, local_id, mine.artifact_path)
             ready = str(model.status).endswith("READY")
             logged.finalize(mine.id, "ready" if ready else "failed")
             self._mark("logged-model", model.model_id, mine.id)
@@ -387,7 +428,15 @@ class HistoryReader:
 
 
 def import_mlflow(
-    services: Services, uri: str, progress: Callable[[str], None] = lambda _: None
+    services: Services,
+    uri: str,
+    progress: Callable[[str], None] = lambda _: None,
+    artifacts: Path | None = None,
 ) -> Summary:
-    """Import the MLflow store at ``uri`` into ``services``' home; see the module."""
-    return MlflowImport(services, open_source(uri), uri, progress).run()
+    """Import the MLflow store at ``uri`` into ``services``' home; see the module.
+    ``artifacts``: the folder of a server's ``mlflow-artifacts:/`` files (its
+    ``--artifacts-destination``), for a database that such a server wrote."""
+    if artifacts is not None and not Path(artifacts).is_dir():
+        raise errors.InvalidInput(f"--artifacts {artifacts} is not a folder")
+    source = open_source(uri)
+    return MlflowImport(services, source, uri, progress, artifacts and Path(artifacts)).run()
