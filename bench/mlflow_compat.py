@@ -64,7 +64,7 @@ def start_mlflow(folder: Path, port: int) -> subprocess.Popen[bytes]:
             "1",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(folder / "server.log", "ab"),  # noqa: SIM115 (the server keeps it)
         start_new_session=True,
     )
     deadline = time.monotonic() + 120
@@ -75,7 +75,7 @@ def start_mlflow(folder: Path, port: int) -> subprocess.Popen[bytes]:
         except httpx.TransportError:
             time.sleep(0.2)
     stop(proc)
-    raise RuntimeError("mlflow server did not start")
+    raise RuntimeError(f"mlflow server did not start; see {folder / 'server.log'}")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -205,6 +205,7 @@ def run() -> list[Result]:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        print(f"working in {root}", file=sys.stderr)
         (root / "mlflow").mkdir()
         mlflow_port, ours_port = free_port(), free_port()
         theirs = start_mlflow(root / "mlflow", mlflow_port)
@@ -221,8 +222,12 @@ def run() -> list[Result]:
             stop(theirs)
             ours.terminate()
             ours.wait(timeout=30)
+        started = time.perf_counter()
         populate(root / "mlflow" / "mlflow.db", search_exp, root / "mlflow" / "artifacts")
+        print(f"populated in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         home = root / "home"
+        (root / "mlflow" / "artifacts").mkdir(exist_ok=True)  # made on the first upload
+        print(f"mlflow server: {base}; shipway server: {mine}", file=sys.stderr)
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "shipway", "import", "mlflow", "--json", "--home", str(home),
@@ -233,6 +238,9 @@ def run() -> list[Result]:
         import_s = time.perf_counter() - started
         if done.returncode != 0:
             raise RuntimeError(f"import failed: {done.stderr[-2000:]}")
+        print(f"import: {import_s:.1f} s, {done.stdout.strip()}", file=sys.stderr)
+        mlflow_port, ours_port = free_port(), free_port()
+        mlflow_url, ours_url = f"http://127.0.0.1:{mlflow_port}", f"http://127.0.0.1:{ours_port}"
         theirs = start_mlflow(root / "mlflow", mlflow_port)
         ours = start_server(home, ours_port)
         try:

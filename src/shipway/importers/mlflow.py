@@ -55,16 +55,25 @@ class Summary:
         }
 
 
-def open_source(uri: str) -> Any:
-    """MLflow's client on ``uri`` (an ``mlruns`` folder is read even though MLflow keeps
-    its file store in maintenance mode)."""
+DATABASES = ("sqlite:", "postgresql", "mysql", "mssql")
+
+
+def open_source(uri: str, spool: Path) -> tuple[Any, str]:
+    """MLflow's client on ``uri``, and the URI it reads. An ``mlruns`` folder is read
+    even though MLflow keeps its file store in maintenance mode. MLflow's client migrates
+    a database it finds older than itself, so an SQLite file is read from a copy in
+    ``spool``, and another database only when its schema is the client's own."""
     from shipway.models.optional import require
 
     require("mlflow", "mlflow")
     from mlflow.tracking import MlflowClient
 
     path = Path(uri.removeprefix("file://"))
-    if "://" not in uri.replace("file://", "") and not uri.startswith(("sqlite:", "http")):
+    if uri.startswith("sqlite:"):
+        uri = _copy_sqlite(uri, spool)
+    elif uri.startswith(DATABASES):
+        _check_schema(uri)
+    elif "://" not in uri.replace("file://", "") and not uri.startswith("http"):
         if not path.is_dir():
             raise errors.InvalidInput(
                 f"{uri} is not a folder; give an mlruns folder, an MLflow database URI "
@@ -72,7 +81,45 @@ def open_source(uri: str) -> Any:
             )
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         uri = path.resolve().as_uri()
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri), uri
+
+
+def _copy_sqlite(uri: str, spool: Path) -> str:
+    import sqlite3
+
+    file = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+    if file is None or not file.is_file():
+        raise errors.InvalidInput(f"{uri}: no SQLite file there; use sqlite:///path/to/mlflow.db")
+    copy = spool / "mlflow-source.db"
+    source = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
+    target = sqlite3.connect(copy)
+    try:
+        source.backup(target)  # a consistent copy, even while MLflow writes to it
+    finally:
+        source.close()
+        target.close()
+    return f"sqlite:///{copy}"
+
+
+def _check_schema(uri: str) -> None:
+    import sqlalchemy as sa
+    from mlflow.store.db.utils import _get_latest_schema_revision
+
+    engine = sa.create_engine(uri)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    except sa.exc.SQLAlchemyError as exc:
+        raise errors.InvalidInput(f"{uri}: cannot read MLflow's schema version: {exc}") from None
+    finally:
+        engine.dispose()
+    expected = _get_latest_schema_revision()  # type: ignore[no-untyped-call]
+    if found != expected:
+        raise errors.Conflict(
+            f"{uri} has MLflow schema {found}, and the installed mlflow client expects "
+            f"{expected}: it would migrate your database. Install the mlflow version that "
+            "wrote it, import from a copy of the database, or from its server's URL"
+        )
 
 
 class MlflowImport:
@@ -91,7 +138,8 @@ class MlflowImport:
         self.progress = progress
         self.summary = Summary()
         self.experiments: dict[str, str] = {}  # MLflow experiment id -> shipway name
-        self.reader = HistoryReader(source_name)
+        self.experiment_ids: dict[str, int] = {}  # … -> shipway id
+        self.reader = HistoryReader("")
         self.logged: dict[str, list[Any]] = {}  # the current experiment's, by run id
         self.histories: dict[str, dict[str, Series]] = {}  # the current page's, by run id
 
@@ -126,10 +174,11 @@ class MlflowImport:
         tracking = self.services.tracking
         name = DEFAULT_EXPERIMENT if experiment.experiment_id == "0" else experiment.name
         self.experiments[experiment.experiment_id] = name
+        local = tracking.get_or_create_experiment(name)
+        self.experiment_ids[experiment.experiment_id] = local.id
         if self._done("experiment", experiment.experiment_id):
             self.summary.skipped["experiments"] += 1
             return
-        local = tracking.get_or_create_experiment(name)
         tags = {k: v for k, v in experiment.tags.items() if k != "mlflow.note.content"}
         tracking.update_experiment(
             local.id,
@@ -173,45 +222,38 @@ class MlflowImport:
         info, data = source.info, source.data
         self.progress(f"run {info.run_id}")
         tracking = self.services.tracking
-        try:
-            local = tracking.get_run(info.run_id)  # an interrupted import's run: go on
-        except errors.NotFound:
-            local = None
-        if local is None:
-            tags = dict(data.tags)
-            parent = tags.get("mlflow.parentRunId")
-            if parent and self._done("run-done", parent) is None:
-                parent = None  # its parent was not imported (yet): keep the tag only
-            owner = self.services.as_actor(info.user_id) if info.user_id else self.services
-            local = owner.tracking.create_run(  # the run keeps its user
-                self.experiments[info.experiment_id],
-                name=info.run_name or None,
-                tags=tags,
-                parent_id=parent,
-                source=tags.get("mlflow.source.name"),
-                run_id=info.run_id,
-                start_time=info.start_time,
-            )
-        if data.params:
-            tracking.log_params(local.id, dict(data.params))
-        if data.tags:
-            tracking.set_tags(local.id, dict(data.tags))
-        if data.metrics and not local.metrics:  # one write: all of them or none
-            histories = self.histories.get(info.run_id) or self._histories(
-                info.run_id, data.metrics
-            )
-            tracking.log_metric_series(local.id, histories)
-            points = sum(len(s.values) for s in histories.values())
-            self.summary.imported["metric points"] += points
-        self._artifacts(source, local.id)
-        self._inputs(source, local.id)
-        self._logged_models(source, local.id)
-        tracking.update_run(
-            local.id, status=STATUS.get(info.status, "finished"), end_time=info.end_time
+        tags = dict(data.tags)
+        parent = tags.get("mlflow.parentRunId")
+        if parent and self._done("run-done", parent) is None:
+            parent = None  # its parent was not imported (yet): keep the tag only
+        histories = self.histories.get(info.run_id)
+        if histories is None and data.metrics:
+            histories = self._histories(info.run_id, data.metrics)
+        created = tracking.import_run(  # the run, its params, tags and metrics: one write
+            self.experiment_ids[info.experiment_id],
+            info.run_id,
+            name=info.run_name or None,
+            user=info.user_id or self.services.actor,
+            start_time=info.start_time,
+            end_time=info.end_time,
+            status=STATUS.get(info.status, "finished"),
+            params=dict(data.params),
+            tags=tags,
+            metrics=histories or {},
+            parent_id=parent,
+            source=tags.get("mlflow.source.name"),
         )
+        if created:
+            points = sum(len(s.values) for s in (histories or {}).values())
+            self.summary.imported["metric points"] += points
+        elif tracking.get_run(info.run_id).deleted:  # interrupted after its deletion
+            tracking.restore_run(info.run_id)
+        self._artifacts(source, info.run_id)  # files, inputs, models: each idempotent
+        self._inputs(source, info.run_id)
+        self._logged_models(source, info.run_id)
         if info.lifecycle_stage == "deleted":
-            tracking.delete_run(local.id)
-        self._mark("run-done", info.run_id, local.id)
+            tracking.delete_run(info.run_id)
+        self._mark("run-done", info.run_id, info.run_id)
         self.summary.imported["runs"] += 1
 
     def _histories(self, run_id: str, metrics: dict[str, float]) -> dict[str, Series]:
@@ -400,30 +442,38 @@ class HistoryReader:
 
     def __init__(self, uri: str) -> None:
         self.engine = None
-        if uri.startswith(("sqlite:", "postgresql", "mysql", "mssql")):
+        if uri.startswith(DATABASES):
             import sqlalchemy as sa
 
             self.engine = sa.create_engine(uri)
 
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
     def histories(self, runs: list[Any]) -> dict[str, dict[str, Series]]:
         if self.engine is None or not runs:
             return {}
-        import sqlalchemy as sa
-
-        query = sa.text(
-            "SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics "
-            "WHERE run_uuid IN :ids ORDER BY run_uuid, key, timestamp, step"
-        ).bindparams(sa.bindparam("ids", expanding=True))
+        ids = [r.info.run_id for r in runs]
         found: dict[str, dict[str, Series]] = {}
-        with self.engine.connect() as conn:
-            rows = conn.execute(query, {"ids": [r.info.run_id for r in runs]})
-            for run_id, key, value, timestamp, step, is_nan in rows:
-                series = found.setdefault(run_id, {}).get(key)
-                if series is None:
-                    series = found[run_id][key] = Series(array("d"), array("q"), array("q"))
-                series.values.append(float("nan") if is_nan else float(value))
-                series.steps.append(int(step))
-                series.timestamps.append(int(timestamp))
+        with self.engine.connect() as conn:  # the driver's cursor: millions of rows
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute(
+                "SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics "
+                f"WHERE run_uuid IN ({', '.join([mark] * len(ids))}) "
+                "ORDER BY run_uuid, key, timestamp, step",
+                ids,
+            )
+            while rows := cursor.fetchmany(100_000):
+                for run_id, key, value, timestamp, step, is_nan in rows:
+                    series = found.setdefault(run_id, {}).get(key)
+                    if series is None:
+                        series = found[run_id][key] = Series(array("d"), array("q"), array("q"))
+                    series.values.append(float("nan") if is_nan else float(value))
+                    series.steps.append(int(step))
+                    series.timestamps.append(int(timestamp))
+            cursor.close()
         return found
 
 
@@ -438,5 +488,13 @@ def import_mlflow(
     ``--artifacts-destination``), for a database that such a server wrote."""
     if artifacts is not None and not Path(artifacts).is_dir():
         raise errors.InvalidInput(f"--artifacts {artifacts} is not a folder")
-    source = open_source(uri)
-    return MlflowImport(services, source, uri, progress, artifacts and Path(artifacts)).run()
+    spool = services.settings.home / "tmp"
+    spool.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=spool) as folder:
+        source, read = open_source(uri, Path(folder))
+        found = MlflowImport(services, source, uri, progress, artifacts and Path(artifacts))
+        found.reader = HistoryReader(read)
+        try:
+            return found.run()
+        finally:
+            found.reader.close()

@@ -13,6 +13,8 @@ from sqlalchemy.engine import Connection
 from shipway.records import Event
 from shipway.store.tables import events
 
+_INSERT = events.insert()
+
 
 def record(
     conn: Connection,
@@ -23,14 +25,15 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> None:
     conn.execute(
-        events.insert().values(
-            time=int(time.time() * 1000),
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            details=orjson.dumps(details or {}, option=orjson.OPT_SERIALIZE_NUMPY).decode(),
-        )
+        _INSERT,  # one statement, its compiled form cached: events are written on every write
+        {
+            "time": int(time.time() * 1000),
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(object_id),
+            "details": orjson.dumps(details or {}, option=orjson.OPT_SERIALIZE_NUMPY).decode(),
+        },
     )
 
 

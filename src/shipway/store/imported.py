@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipway.store.tables import imported
-from shipway.store.upsert import insert_missing
 
 imported_table = imported  # for callers that hold a name "imported" already
 
@@ -25,17 +24,19 @@ def local_id(conn: Connection, source: str, kind: str, external_id: str) -> str 
 
 
 def record(conn: Connection, source: str, kind: str, external_id: str, local: str) -> None:
-    insert_missing(
-        conn,
-        imported,
-        [
-            {
-                "source": source,
-                "kind": kind,
-                "external_id": external_id,
-                "local_id": local,
-                "imported_at": int(time.time() * 1000),
-            }
-        ],
-        ["source", "kind", "external_id"],
+    """Record it once (a second record of the same thing keeps the first)."""
+    if local_id(conn, source, kind, external_id) is not None:
+        return
+    conn.execute(
+        _INSERT,
+        {
+            "source": source,
+            "kind": kind,
+            "external_id": external_id,
+            "local_id": local,
+            "imported_at": int(time.time() * 1000),
+        },
     )
+
+
+_INSERT = imported.insert()

@@ -6,15 +6,16 @@ A chunk holds one key's points from one logged batch as packed little-endian arr
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipway.records import Series, pack, unpack
 from shipway.store.tables import latest_metrics, metric_chunks
-from shipway.store.upsert import dialect_insert
 
 
 def insert_chunks(conn: Connection, run_pk: int, batch: Mapping[str, Series]) -> None:
@@ -57,11 +58,21 @@ def _update_latest(conn: Connection, run_pk: int, batch: Mapping[str, Series]) -
             )
     if not rows:
         return
-    stmt = dialect_insert(conn, latest_metrics).values(rows)
-    new = stmt.excluded
-    table = latest_metrics.c
-    conn.execute(
-        stmt.on_conflict_do_update(
+    conn.execute(_latest_upsert(conn.dialect.name), rows)  # one cached statement, many rows
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+def _latest_upsert(dialect: str) -> Any:
+    """The latest-point upsert, built once per dialect: SQLAlchemy then finds its compiled
+    form in the cache instead of building a statement for every batch."""
+    if dialect not in _UPSERTS:
+        name = "postgresql" if dialect == "postgresql" else "sqlite"
+        stmt = importlib.import_module(f"sqlalchemy.dialects.{name}").insert(latest_metrics)
+        new = stmt.excluded
+        table = latest_metrics.c
+        _UPSERTS[dialect] = stmt.on_conflict_do_update(
             index_elements=[table.run_pk, table.key],
             set_={"value": new.value, "step": new.step, "timestamp": new.timestamp},
             where=sa.or_(
@@ -69,7 +80,7 @@ def _update_latest(conn: Connection, run_pk: int, batch: Mapping[str, Series]) -
                 sa.and_(table.step == new.step, table.timestamp <= new.timestamp),
             ),
         )
-    )
+    return _UPSERTS[dialect]
 
 
 def history(conn: Connection, run_pk: int, key: str) -> Iterator[tuple[float, int, int]]:

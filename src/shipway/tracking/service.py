@@ -213,6 +213,67 @@ class TrackingService:
             events.record(conn, self.actor, "create", "run", run_id, {"experiment": exp.name})
             return runs_repo.load(conn, [pk])[0]
 
+    def import_run(
+        self,
+        experiment: int | str,
+        run_id: str,
+        *,
+        name: str | None,
+        user: str,
+        start_time: int,
+        end_time: int | None,
+        status: str,
+        params: Mapping[str, Any],
+        tags: Mapping[str, Any],
+        metrics: Mapping[str, Series],
+        deleted: bool = False,
+        parent_id: str | None = None,
+        source: str | None = None,
+    ) -> bool:
+        """Store a whole run from another store, in an existing experiment, in one
+        transaction (all of it or nothing: an interrupted import finds it complete or
+        absent). False if a run with this id exists already. The event names the importer
+        as its actor."""
+        if not RUN_ID.fullmatch(run_id):
+            raise InvalidInput(f"run id {run_id!r} must be 32 lowercase hex digits")
+        if status not in ("running", "finished", "failed", "killed"):
+            raise InvalidInput(f"run status {status!r} is not running, finished, failed or killed")
+        if name is not None:
+            check.check_name("run", name)
+        clean_params = {
+            check.check_key("param", k): check.param_value(k, v) for k, v in params.items()
+        }
+        clean_tags = {check.check_key("tag", k): str(v) for k, v in tags.items()}
+        for key in metrics:
+            check.check_key("metric", key)
+        with self.db.write() as conn:
+            exp = self._experiment(conn, experiment)
+            if runs_repo.pk_of(conn, run_id) is not None:
+                return False
+            parent_pk = runs_repo.pk_of(conn, parent_id) if parent_id else None
+            pk = runs_repo.insert(
+                conn,
+                {
+                    "id": run_id,
+                    "experiment_id": exp.id,
+                    "name": name or f"run-{run_id[:8]}",
+                    "description": "",
+                    "status": status,
+                    "user": user,
+                    "start_time": int(start_time),
+                    "end_time": None if end_time is None else int(end_time),
+                    "parent_pk": parent_pk,
+                    "source": source,
+                    "deleted": deleted,
+                },
+            )
+            runs_repo.insert_new(conn, pk, clean_params, clean_tags)
+            if any(len(s) for s in metrics.values()):
+                metrics_repo.insert_chunks(conn, pk, metrics)
+            points = sum(len(s) for s in metrics.values())
+            events.record(conn, self.actor, "import", "run", run_id, {"points": points})
+        return True
+
     def get_run(self, run_id: str) -> Run:
         with self.db.read() as conn:
             return runs_repo.load(conn, [self._run_pk(conn, run_id)])[0]
