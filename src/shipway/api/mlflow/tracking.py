@@ -264,21 +264,34 @@ def restore_run(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _metric_batch(items: Any) -> dict[str, Series]:
+    """MLflow's ``[{key, value, step, timestamp}]`` as one series per key (grouped first,
+    converted per key: a log-batch holds up to 1,000 points)."""
     if not isinstance(items, list):
         raise MlflowError(INVALID, "'metrics' must be a list")
-    batch: dict[str, Series] = {}
     now = int(time.time() * 1000)
-    for item in items:
-        if not isinstance(item, dict) or "key" not in item or "value" not in item:
-            raise MlflowError(INVALID, "each metric needs a key and a value")
-        series = batch.setdefault(str(item["key"]), Series(array("d"), array("q"), array("q")))
-        try:
-            series.values.append(float(item["value"]))
-            series.steps.append(int(item.get("step") or 0))
-            series.timestamps.append(int(item.get("timestamp") or now))
+    grouped: dict[Any, tuple[list[Any], list[Any], list[Any]]] = {}
+    try:
+        for item in items:
+            key = item["key"]
+            group = grouped.get(key)
+            if group is None:
+                group = grouped[key] = ([], [], [])
+            group[0].append(item["value"])
+            group[1].append(item.get("step") or 0)
+            group[2].append(item.get("timestamp") or now)
+    except (TypeError, KeyError):
+        raise MlflowError(INVALID, "each metric needs a key and a value") from None
+    batch: dict[str, Series] = {}
+    for key, (values, steps, stamps) in grouped.items():
+        try:  # proto3 JSON: "NaN" and "Infinity" as strings, int64 as numbers or strings
+            batch[str(key)] = Series(
+                array("d", map(float, values)),
+                array("q", map(int, steps)),
+                array("q", map(int, stamps)),
+            )
         except (TypeError, ValueError):
             raise MlflowError(
-                INVALID, f"metric {item['key']!r}: value, step and timestamp must be numbers"
+                INVALID, f"metric {key!r}: value, step and timestamp must be numbers"
             ) from None
     return batch
 
