@@ -19,12 +19,12 @@ because the client decides on the code (a missing experiment is created, for one
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from shipway._version import __version__
 from shipway.api.mlflow import artifacts, models, registry, tracking
-from shipway.api.mlflow.common import MlflowError, answer, error
+from shipway.api.mlflow.common import MlflowError, Routes, answer, error
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 ANY = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -77,12 +77,11 @@ def install(app: FastAPI) -> None:
     """Serve the MLflow routes under /api/2.0/mlflow (and /ajax-api/2.0/mlflow, which
     MLflow's own UI uses), the artifact proxy, /health, /version and server-info."""
     for prefix in PREFIXES:
-        router = APIRouter(prefix=prefix, include_in_schema=False)
-        tracking.add(router)
-        models.add(router)
-        registry.add(router)
-        artifacts.add(router)
-        app.include_router(router)
+        routes = Routes(app, prefix)
+        tracking.add(routes)
+        models.add(routes)
+        registry.add(routes)
+        artifacts.add(routes)
     artifacts.install(app)
     app.add_api_route("/api/3.0/mlflow/server-info", server_info, include_in_schema=False)
     app.add_api_route("/health", health, include_in_schema=False)

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
@@ -23,6 +23,7 @@ from shipway.api.mlflow import models
 from shipway.api.mlflow.common import (
     INVALID,
     MlflowError,
+    Routes,
     answer,
     caller,
     error,
@@ -153,17 +154,14 @@ async def delete(request: Request) -> Response:
 
 def install(app: FastAPI) -> None:
     for prefix in PREFIXES:
-        router = APIRouter(prefix=prefix, include_in_schema=False)
-        router.add_api_route("/artifacts", list_proxy, methods=["GET"])
-        router.add_api_route("/artifacts/{artifact_path:path}", download, methods=["GET"])
-        router.add_api_route("/artifacts/{artifact_path:path}", upload, methods=["PUT"])
-        router.add_api_route("/artifacts/{artifact_path:path}", delete, methods=["DELETE"])
-        app.include_router(router)
+        routes = Routes(app, prefix)
+        routes.add("GET", "/artifacts", list_proxy)
+        routes.add("GET", "/artifacts/{artifact_path:path}", download)
+        routes.add("PUT", "/artifacts/{artifact_path:path}", upload)
+        routes.add("DELETE", "/artifacts/{artifact_path:path}", delete)
 
 
-def add(router: APIRouter) -> None:
+def add(routes: Routes) -> None:
     """The run and logged-model listings under /api/2.0/mlflow."""
-    router.add_api_route("/artifacts/list", list_run, methods=["GET"])
-    router.add_api_route(
-        "/logged-models/{model_id}/artifacts/directories", list_model, methods=["GET"]
-    )
+    routes.add("GET", "/artifacts/list", list_run)
+    routes.add("GET", "/logged-models/{model_id}/artifacts/directories", list_model)

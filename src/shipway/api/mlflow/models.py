@@ -8,13 +8,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter
-
 from shipway import errors
 from shipway.api.mlflow.common import (
     DEFAULT_ID,
     INVALID,
     MlflowError,
+    Routes,
     as_list,
     experiment_ref,
     key_values,
@@ -171,7 +170,7 @@ def equalities(text: Any, allowed: tuple[str, ...]) -> dict[str, str]:
     return wanted
 
 
-def add(router: APIRouter) -> None:
+def add(routes: Routes) -> None:
     table: list[tuple[str, str, Any]] = [
         ("POST", "/logged-models", create),
         ("POST", "/logged-models/search", search),
@@ -183,4 +182,4 @@ def add(router: APIRouter) -> None:
         ("POST", "/logged-models/{model_id}/params", log_params),
     ]
     for method, path, handler in table:
-        router.add_api_route(path, handler, methods=[method])
+        routes.add(method, path, handler)

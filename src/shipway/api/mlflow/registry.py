@@ -13,14 +13,13 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from fastapi import APIRouter
-
 from shipway import errors
 from shipway.api.mlflow import models
 from shipway.api.mlflow.common import (
     DEFAULT_ID,
     INVALID,
     MlflowError,
+    Routes,
     name_filter,
     need,
     not_found,
@@ -427,7 +426,7 @@ def get_by_alias(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
     return {"model_version": _version(services, version)}
 
 
-def add(router: APIRouter) -> None:
+def add(routes: Routes) -> None:
     table: list[tuple[str, str, Any]] = [
         ("POST", "/registered-models/create", create_model),
         ("GET", "/registered-models/get", get_model),
@@ -453,4 +452,4 @@ def add(router: APIRouter) -> None:
         ("DELETE", "/model-versions/delete-tag", delete_version_tag),
     ]
     for method, path, handler in table:
-        router.add_api_route(path, handler, methods=[method])
+        routes.add(method, path, handler)

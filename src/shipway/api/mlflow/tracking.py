@@ -7,7 +7,6 @@ from array import array
 from typing import Any
 
 import orjson
-from fastapi import APIRouter
 
 from shipway import errors
 from shipway.api.mlflow.common import (
@@ -15,6 +14,7 @@ from shipway.api.mlflow.common import (
     INVALID,
     MAX_RESULTS,
     MlflowError,
+    Routes,
     as_list,
     experiment_ref,
     key_values,
@@ -456,7 +456,7 @@ def search_runs(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def add(router: APIRouter) -> None:
+def add(routes: Routes) -> None:
     """The routes, by MLflow's paths and methods."""
     table: list[tuple[str, str, Any]] = [
         ("GET", "/experiments/get-by-name", get_experiment_by_name),
@@ -486,4 +486,4 @@ def add(router: APIRouter) -> None:
         ("GET", "/metrics/get-history", metric_history),
     ]
     for method, path, handler in table:
-        router.add_api_route(path, handler, methods=[method])
+        routes.add(method, path, handler)
