@@ -67,6 +67,9 @@ def test_mlflow_runs_land_in_shipway(mlflow_url: str, settings: Settings) -> Non
     assert got.data.params == {"lr": "0.1", "depth": "4", "model": "rf"}
     assert got.data.metrics == {"loss": 0.2, "acc": 0.9, "f1": 0.8}
     assert got.data.tags["team"] == "growth"
+    raw = httpx.get(f"{mlflow_url}/api/2.0/mlflow/runs/get", params={"run_id": run.info.run_id})
+    latest = {m["key"]: m for m in raw.json()["run"]["data"]["metrics"]}
+    assert latest["loss"]["step"] == 4 and latest["loss"]["timestamp"] >= run.info.start_time
     client = MlflowClient()
     assert [m.value for m in client.get_metric_history(run.info.run_id, "loss")] == [
         1.0, 0.5, 1 / 3, 0.25, 0.2

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipway.records import Series, pack, unpack
-from shipway.store.tables import latest_metrics, metric_chunks
+from shipway.store.tables import latest_metrics, metric_chunks, runs
 
 
 def insert_chunks(conn: Connection, run_pk: int, batch: Mapping[str, Series]) -> None:
@@ -99,6 +99,23 @@ def chunks(conn: Connection, run_pk: int, key: str) -> list[tuple[bytes, bytes, 
         .order_by(metric_chunks.c.id)
     )
     return [(bytes(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
+
+
+def latest_steps(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, tuple[int, int]]]:
+    """The step and timestamp of each run's latest point per key, in one query."""
+    found: dict[str, dict[str, tuple[int, int]]] = {}
+    if not run_ids:
+        return found
+    rows = conn.execute(
+        sa.select(
+            runs.c.id, latest_metrics.c.key, latest_metrics.c.step, latest_metrics.c.timestamp
+        )
+        .join(runs, runs.c.pk == latest_metrics.c.run_pk)
+        .where(runs.c.id.in_(list(run_ids)))
+    )
+    for run_id, key, step, timestamp in rows:
+        found.setdefault(run_id, {})[key] = (int(step), int(timestamp))
+    return found
 
 
 def keys(conn: Connection, run_pk: int) -> Sequence[str]:

@@ -415,6 +415,15 @@ class TrackingService:
             )
         return total
 
+    def latest_steps(self, run_ids: Sequence[str]) -> dict[str, dict[str, tuple[int, int]]]:
+        """``{run id: {key: (step, timestamp)}}`` of each run's latest metric points (the
+        values are in ``Run.metrics``), for up to 1,000 runs in one query."""
+        ids = list(dict.fromkeys(run_ids))
+        if len(ids) > 1000:
+            raise InvalidInput(f"ask for at most 1000 runs at once, got {len(ids)}")
+        with self.db.read() as conn:
+            return metrics_repo.latest_steps(conn, ids)
+
     def get_metric_history(
         self, run_id: str, key: str, *, limit: int | None = None, cursor: str | None = None
     ) -> Page[MetricPoint]:

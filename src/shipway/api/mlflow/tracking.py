@@ -176,9 +176,23 @@ def run_info(run: Run) -> dict[str, Any]:
     return info
 
 
-def _run(services: Services, run: Run, *, detail: bool = True) -> dict[str, Any]:
+def _run(
+    services: Services,
+    run: Run,
+    steps: dict[str, tuple[int, int]] | None = None,
+    *,
+    detail: bool = True,
+) -> dict[str, Any]:
+    """MLflow's Run: ``steps`` are the (step, timestamp) of its latest metric points."""
+    if steps is None:
+        steps = services.tracking.latest_steps([run.id]).get(run.id, {})
     metrics = [
-        {"key": k, "value": proto_float(v), "timestamp": run.start_time, "step": 0}
+        {
+            "key": k,
+            "value": proto_float(v),
+            "step": steps.get(k, (0, run.start_time))[0],
+            "timestamp": steps.get(k, (0, run.start_time))[1],
+        }
         for k, v in sorted(run.metrics.items())
     ]
     tags = dict(run.tags)
@@ -225,7 +239,7 @@ def create_run(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
         source=tags.get("mlflow.source.name"),
         start_time=int(fields["start_time"]) if fields.get("start_time") else None,
     )
-    return {"run": _run(services, run, detail=False)}
+    return {"run": _run(services, run, {}, detail=False)}
 
 
 @route("viewer")
@@ -450,7 +464,10 @@ def search_runs(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
         limit=min(limit, 1000),
         cursor=fields.get("page_token") or None,
     )
-    answer: dict[str, Any] = {"runs": [_run(services, r, detail=False) for r in page]}
+    steps = services.tracking.latest_steps([r.id for r in page])
+    answer: dict[str, Any] = {
+        "runs": [_run(services, r, steps.get(r.id, {}), detail=False) for r in page]
+    }
     if page.next_cursor:
         answer["next_page_token"] = page.next_cursor
     return answer
