@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
 import shipway as sw
+from shipway.api.server import BackgroundServer
 from shipway.config import Settings
 from shipway.errors import InvalidInput
 from shipway.importers.mlflow import import_mlflow
@@ -191,3 +193,45 @@ def test_a_database_an_mlflow_server_wrote_needs_its_artifact_folder(
     assert home.blobs.get_bytes(stored.digest) == b"from the server"
     with pytest.raises(InvalidInput, match="is not a folder"):
         import_mlflow(home, uri, artifacts=tmp_path / "nowhere")
+
+
+@pytest.fixture
+def mlflow_on_postgres() -> Iterator[str]:
+    """An empty PostgreSQL database for an MLflow store; dropped afterwards."""
+    from conftest import PG_BASE, _admin_engine
+
+    name = f"mlflow_src_{uuid.uuid4().hex[:10]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield f"{PG_BASE}/{name}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def test_import_from_an_mlflow_database_on_postgresql(
+    mlflow_on_postgres: str, tmp_path: Path, home: Services
+) -> None:
+    facts = write_store(mlflow_on_postgres, tmp_path / "artifacts")
+    first = import_mlflow(home, mlflow_on_postgres)
+    assert first.imported["runs"] == 2 and first.problems == []
+    check_imported(home, facts)
+    assert import_mlflow(home, mlflow_on_postgres).imported["runs"] == 0
+
+
+def test_import_from_a_tracking_server_url(tmp_path: Path, home: Services) -> None:
+    """The importer over HTTP: the store behind an MLflow-API server (here a second
+    shipway server's MLflow face), its files fetched through the artifact proxy."""
+    settings = Settings.load(overrides={"home": str(tmp_path / "served")}, environ={})
+    served = Services.open(settings, actor="server")
+    server = BackgroundServer(served)
+    url = server.start()
+    try:
+        facts = write_store(url, tmp_path / "artifacts")
+        found = import_mlflow(home, url)
+        assert found.imported["runs"] == 2 and found.problems == []
+        check_imported(home, facts)
+    finally:
+        server.stop()
+        served.close()

@@ -40,8 +40,7 @@ def mlflow_(
     Running it again imports nothing twice; an interrupted import continues where it
     stopped. Needs MLflow's client: pip install 'shipway[mlflow]'.
 
-    Examples: shipway import mlflow --from sqlite:///mlflow.db
-              shipway import mlflow --from sqlite:///mlflow.db --artifacts ./mlartifacts
+    Example: shipway import mlflow --from sqlite:///mlflow.db --artifacts ./mlartifacts
     """
     from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
 

@@ -271,7 +271,8 @@ class MlflowImport:
     def _files(self, uri: str, what: str) -> Iterator[Path | None]:
         """A local folder holding the files at ``uri`` (None when there are none, or they
         cannot be reached: a problem says why)."""
-        if uri.startswith("mlflow-artifacts:"):  # on the server's artifact destination
+        served = str(self.source.tracking_uri).startswith(("http://", "https://"))
+        if uri.startswith("mlflow-artifacts:") and not served:  # on a server's destination
             if self.artifact_root is None:
                 self.summary.problems.append(
                     f"{what}: its files are on an MLflow server ({uri}); pass --artifacts "
@@ -287,12 +288,9 @@ class MlflowImport:
                 raise errors.InvalidPath(f"{what}: {uri} points outside {self.artifact_root}")
             yield place if place.is_dir() else None
             return
-        local = (
-            Path(uri.removeprefix("file://"))
-            if "://" not in uri or uri.startswith("file://")
-            else None
-        )
-        if local is not None:  # a folder on this machine: read in place
+        scheme = uri.partition(":")[0] if ":" in uri else ""
+        if scheme in ("", "file"):  # a folder on this machine: read in place
+            local = Path(uri.removeprefix("file://"))
             yield local if local.is_dir() else None
             return
         import mlflow.artifacts

@@ -36,7 +36,11 @@ CODES: list[tuple[type[errors.ShipwayError], str, int]] = [
 ]
 
 
-NAME_FILTER = re.compile(r"""^\s*name\s+(=|!=|LIKE|ILIKE)\s+(['"])(.*)\2\s*$""", re.IGNORECASE)
+CLAUSE = re.compile(
+    r"""^(?P<field>name|tags?\.(`[^`]+`|"[^"]+"|[\w.]+))\s*(?P<op>=|!=|LIKE|ILIKE)\s*"""
+    r"""(?P<q>['"])(?P<value>.*)(?P=q)$""",
+    re.IGNORECASE,
+)
 
 
 class MlflowError(Exception):
@@ -214,22 +218,36 @@ def experiment_ref(services: Services, experiment_id: Any) -> Experiment:
         raise not_found(f"No Experiment with id={text} exists") from None
 
 
-def name_filter(text: Any) -> Any:
-    """MLflow's filters on a name (``name = 'x'``, ``name LIKE 'x%'``)."""
+def name_filter(text: Any) -> Callable[[str, dict[str, str]], bool]:
+    """MLflow's filters on experiments and registered models, as a test of (name, tags):
+    clauses on the name (``name = 'x'``, ``!=``, ``LIKE 'x%'``, ``ILIKE``) and on tags
+    (``tags.team = 'growth'``, ``tag.`key` != 'v'``), joined by AND."""
     if not text:
-        return lambda name: True
-    match = NAME_FILTER.match(str(text))
+        return lambda name, tags: True
+    tests = [_clause(c.strip()) for c in re.split(r"\s+AND\s+", str(text), flags=re.I)]
+    return lambda name, tags: all(test(name, tags) for test in tests)
+
+
+def _clause(text: str) -> Callable[[str, dict[str, str]], bool]:
+    match = CLAUSE.match(text)
     if not match:
         raise MlflowError(
             INVALID,
-            f"filter {text!r}: shipway filters experiments and models by name only "
-            "(name = 'churn', name LIKE 'churn%', name ILIKE '%CHURN%')",
+            f"filter {text!r}: shipway filters experiments and models on the name and tags "
+            "(name = 'churn', name LIKE 'churn%', tags.team = 'growth'), joined by AND",
         )
-    op, value = match.group(1).upper(), match.group(3)
+    field, op, value = match.group("field"), match.group("op").upper(), match.group("value")
+    if field.lower() == "name":
+        get: Callable[[str, dict[str, str]], str | None] = lambda name, tags: name  # noqa: E731
+    else:
+        key = field.split(".", 1)[1].strip('`"')
+        get = lambda name, tags: tags.get(key)  # noqa: E731
     if op in ("=", "!="):
-        return lambda name: (name == value) == (op == "=")
+        return lambda name, tags: (get(name, tags) == value) == (op == "=")
     pattern = re.compile(
         "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in value),
         re.IGNORECASE if op == "ILIKE" else 0,
     )
-    return lambda name: pattern.fullmatch(name) is not None
+    return lambda name, tags: (
+        (found := get(name, tags)) is not None and bool(pattern.fullmatch(found))
+    )

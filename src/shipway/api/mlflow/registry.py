@@ -138,7 +138,7 @@ def get_model(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
 @route("viewer")
 def search_models(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
     keep = name_filter(fields.get("filter"))
-    found = [m for m in services.registry.list_models() if keep(m.name)]
+    found = [m for m in services.registry.list_models() if keep(m.name, m.tags)]
     limit = number(fields, "max_results", 100, 1000)
     token = str(fields.get("page_token") or "0")
     start = int(token) if token.isdigit() else 0

@@ -27,12 +27,14 @@ from shipway.api.mlflow.common import (
     route,
 )
 from shipway.datasets.external import described, log_described_input
-from shipway.records import Experiment, Run, Series
+from shipway.records import Experiment, Page, Run, Series
 from shipway.services import Services
 from shipway.tracking.service import DEFAULT_EXPERIMENT
 
 STATUS = {"running": "RUNNING", "finished": "FINISHED", "failed": "FAILED", "killed": "KILLED"}
 FROM_STATUS = {v: k for k, v in STATUS.items()} | {"SCHEDULED": "running"}
+VIEWS = {"ACTIVE_ONLY": "ACTIVE_ONLY", "DELETED_ONLY": "DELETED_ONLY", "ALL": "ALL"}
+VIEWS |= {"1": "ACTIVE_ONLY", "2": "DELETED_ONLY", "3": "ALL"}  # the enum's numbers
 NOTE = "mlflow.note.content"  # MLflow keeps an experiment's description as this tag
 
 # experiments ----------------------------------------------------------------------------
@@ -98,7 +100,7 @@ def search_experiments(services: Services, fields: dict[str, Any]) -> dict[str, 
         found += [
             e
             for e in page
-            if (view == "ALL" or e.deleted == (view == "DELETED_ONLY")) and keep(e.name)
+            if (view == "ALL" or e.deleted == (view == "DELETED_ONLY")) and keep(e.name, e.tags)
         ]
         if not (cursor := page.next_cursor):
             break
@@ -180,12 +182,16 @@ def _run(
     services: Services,
     run: Run,
     steps: dict[str, tuple[int, int]] | None = None,
+    inputs: list[dict[str, Any]] | None = None,
     *,
     detail: bool = True,
 ) -> dict[str, Any]:
-    """MLflow's Run: ``steps`` are the (step, timestamp) of its latest metric points."""
+    """MLflow's Run: ``steps`` are the (step, timestamp) of its latest metric points,
+    ``inputs`` its dataset inputs (both looked up when not given)."""
     if steps is None:
         steps = services.tracking.latest_steps([run.id]).get(run.id, {})
+    if inputs is None:
+        inputs = _dataset_inputs(services, [run.id]).get(run.id, [])
     metrics = [
         {
             "key": k,
@@ -205,11 +211,10 @@ def _run(
             "params": key_values(run.params),
             "tags": key_values(tags),
         },
-        "inputs": {},
+        "inputs": {"dataset_inputs": inputs} if inputs else {},
         "outputs": {},
     }
     if detail:
-        out["inputs"] = {"dataset_inputs": _dataset_inputs(services, run.id)}
         logged = services.logged_models.of_run(run.id)
         if logged:
             out["outputs"] = {
@@ -239,7 +244,7 @@ def create_run(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
         source=tags.get("mlflow.source.name"),
         start_time=int(fields["start_time"]) if fields.get("start_time") else None,
     )
-    return {"run": _run(services, run, {}, detail=False)}
+    return {"run": _run(services, run, {}, [], detail=False)}
 
 
 @route("viewer")
@@ -394,26 +399,32 @@ def log_inputs(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _dataset_inputs(services: Services, run_id: str) -> list[dict[str, Any]]:
-    inputs = []
-    for used in services.datasets.inputs(run_id):
-        version = services.datasets.get(f"{used.dataset}@{used.version}")
-        dataset: dict[str, Any] = {
-            "name": used.dataset,
-            "digest": version.manifest_digest[:8],
-            "source_type": "shipway",
-            "source": orjson.dumps({"uri": f"{used.dataset}@{used.version}"}).decode(),
-        }
-        dataset.update(
-            {k: v for k, v in (described(services.datasets, version) or {}).items() if v}
-        )
-        inputs.append(
+def _dataset_inputs(services: Services, run_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """MLflow's dataset inputs of each run: one query for the page, then each dataset
+    version once (a dataset MLflow logged shows MLflow's own description of it)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    if not run_ids:
+        return found
+    seen: dict[str, dict[str, Any]] = {}
+    for used in services.datasets.inputs_of_runs(run_ids):
+        ref = f"{used.dataset}@{used.version}"
+        if ref not in seen:
+            version = services.datasets.get(ref)
+            seen[ref] = {
+                "name": used.dataset,
+                "digest": version.manifest_digest[:8],
+                "source_type": "shipway",
+                "source": orjson.dumps({"uri": ref}).decode(),
+            }
+            logged = described(services.datasets, version) or {}
+            seen[ref].update({k: v for k, v in logged.items() if v})
+        found.setdefault(used.run_id, []).append(
             {
                 "tags": [{"key": "mlflow.data.context", "value": used.context}],
-                "dataset": dataset,
+                "dataset": seen[ref],
             }
         )
-    return inputs
+    return found
 
 
 @route("data-scientist")
@@ -457,16 +468,25 @@ def search_runs(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
     experiments = [experiment_ref(services, i).name for i in ids] or None
     limit = number(fields, "max_results", 1000, MAX_RESULTS)
     order = [str(o) for o in as_list(fields.get("order_by"))]
+    view = VIEWS.get(str(fields.get("run_view_type") or "ACTIVE_ONLY"))
+    if view is None:
+        raise MlflowError(INVALID, "run_view_type must be ACTIVE_ONLY, DELETED_ONLY or ALL")
     page = services.tracking.search_runs(
         experiments,
         filter=fields.get("filter") or None,
         order_by=order,
         limit=min(limit, 1000),
         cursor=fields.get("page_token") or None,
+        include_deleted=view != "ACTIVE_ONLY",
     )
+    if view == "DELETED_ONLY":  # a page may then hold fewer than asked; the token goes on
+        page = Page([r for r in page if r.deleted], page.next_cursor)
     steps = services.tracking.latest_steps([r.id for r in page])
+    inputs = _dataset_inputs(services, [r.id for r in page])
     answer: dict[str, Any] = {
-        "runs": [_run(services, r, steps.get(r.id, {}), detail=False) for r in page]
+        "runs": [
+            _run(services, r, steps.get(r.id, {}), inputs.get(r.id, []), detail=False) for r in page
+        ]
     }
     if page.next_cursor:
         answer["next_page_token"] = page.next_cursor
