@@ -197,14 +197,16 @@ def test_a_database_an_mlflow_server_wrote_needs_its_artifact_folder(
 
 @pytest.fixture
 def mlflow_on_postgres() -> Iterator[str]:
-    """An empty PostgreSQL database for an MLflow store; dropped afterwards."""
-    from conftest import PG_BASE, _admin_engine
+    """An empty PostgreSQL database for an MLflow store (on the server the suite uses,
+    SHIPWAY_TEST_PG_URL); dropped afterwards."""
+    import sqlalchemy as sa
 
+    base = os.environ.get("SHIPWAY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
     name = f"mlflow_src_{uuid.uuid4().hex[:10]}"
-    admin = _admin_engine()
+    admin = sa.create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield f"{PG_BASE}/{name}"
+    yield f"{base}/{name}"
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
