@@ -158,7 +158,9 @@ class MlflowImport:
     def run(self) -> Summary:
         from mlflow.entities import ViewType
 
-        experiments = self.source.search_experiments(view_type=ViewType.ALL)
+        experiments = list(
+            self._paged(lambda **page: self.source.search_experiments(ViewType.ALL, **page))
+        )
         for experiment in experiments:
             self._experiment(experiment)
         for experiment in experiments:
