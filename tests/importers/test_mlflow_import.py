@@ -25,7 +25,7 @@ from shipway.config import Settings
 from shipway.errors import InvalidInput
 from shipway.importers.mlflow import import_mlflow
 from shipway.services import Services
-from shipway.store import imported as imported_repo
+from shipway.store.tables import imported as imported_table
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Operation with range is deprecated"),
@@ -134,9 +134,9 @@ def test_import_brings_everything_once(kind: str, tmp_path: Path, home: Services
     # an interrupted import (a run not marked done) continues without doubling anything
     with home.db.write() as conn:
         conn.execute(
-            imported_repo.imported_table.delete().where(
-                imported_repo.imported_table.c.kind == "run-done",
-                imported_repo.imported_table.c.external_id == facts["runs"][1],
+            imported_table.delete().where(
+                imported_table.c.kind == "run-done",
+                imported_table.c.external_id == facts["runs"][1],
             )
         )
     resumed = import_mlflow(home, uri)
@@ -186,7 +186,7 @@ def test_a_database_an_mlflow_server_wrote_needs_its_artifact_folder(
     assert without.imported["runs"] == 1 and "--artifacts" in without.problems[0]
     assert home.artifacts.list(run.info.run_id) == []
     with home.db.write() as conn:  # import that run again, now with the folder
-        conn.execute(imported_repo.imported_table.delete())
+        conn.execute(imported_table.delete())
     found = import_mlflow(home, uri, artifacts=destination)
     assert found.problems == [] and found.imported["artifact files"] == 1
     stored = home.artifacts.get(run.info.run_id, "report.txt")

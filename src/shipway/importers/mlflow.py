@@ -129,9 +129,11 @@ class MlflowImport:
         source: Any,
         source_name: str,
         progress: Callable[[str], None],
+        reader: HistoryReader,
         artifact_root: Path | None = None,
     ) -> None:
         self.services = services
+        self.reader = reader
         self.artifact_root = artifact_root
         self.source = source
         self.name = source_name[:255]
@@ -139,7 +141,6 @@ class MlflowImport:
         self.summary = Summary()
         self.experiments: dict[str, str] = {}  # MLflow experiment id -> shipway name
         self.experiment_ids: dict[str, int] = {}  # … -> shipway id
-        self.reader = HistoryReader("")
         self.logged: dict[str, list[Any]] = {}  # the current experiment's, by run id
         self.histories: dict[str, dict[str, Series]] = {}  # the current page's, by run id
 
@@ -492,9 +493,9 @@ def import_mlflow(
     spool.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=spool) as folder:
         source, read = open_source(uri, Path(folder))
-        found = MlflowImport(services, source, uri, progress, artifacts and Path(artifacts))
-        found.reader = HistoryReader(read)
+        reader = HistoryReader(read)
         try:
-            return found.run()
+            root = artifacts and Path(artifacts)
+            return MlflowImport(services, source, uri, progress, reader, root).run()
         finally:
-            found.reader.close()
+            reader.close()

@@ -9,8 +9,6 @@ from sqlalchemy.engine import Connection
 
 from shipway.store.tables import imported
 
-imported_table = imported  # for callers that hold a name "imported" already
-
 
 def local_id(conn: Connection, source: str, kind: str, external_id: str) -> str | None:
     found = conn.execute(

@@ -6,7 +6,6 @@ A chunk holds one key's points from one logged batch as packed little-endian arr
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -16,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from shipway.records import Series, pack, unpack
 from shipway.store.tables import latest_metrics, metric_chunks, runs
+from shipway.store.upsert import dialect_insert
 
 
 def insert_chunks(conn: Connection, run_pk: int, batch: Mapping[str, Series]) -> None:
@@ -58,21 +58,20 @@ def _update_latest(conn: Connection, run_pk: int, batch: Mapping[str, Series]) -
             )
     if not rows:
         return
-    conn.execute(_latest_upsert(conn.dialect.name), rows)  # one cached statement, many rows
+    conn.execute(_latest_upsert(conn), rows)  # one cached statement, many rows
 
 
 _UPSERTS: dict[str, Any] = {}
 
 
-def _latest_upsert(dialect: str) -> Any:
+def _latest_upsert(conn: Connection) -> Any:
     """The latest-point upsert, built once per dialect: SQLAlchemy then finds its compiled
     form in the cache instead of building a statement for every batch."""
-    if dialect not in _UPSERTS:
-        name = "postgresql" if dialect == "postgresql" else "sqlite"
-        stmt = importlib.import_module(f"sqlalchemy.dialects.{name}").insert(latest_metrics)
+    if conn.dialect.name not in _UPSERTS:
+        stmt = dialect_insert(conn, latest_metrics)
         new = stmt.excluded
         table = latest_metrics.c
-        _UPSERTS[dialect] = stmt.on_conflict_do_update(
+        _UPSERTS[conn.dialect.name] = stmt.on_conflict_do_update(
             index_elements=[table.run_pk, table.key],
             set_={"value": new.value, "step": new.step, "timestamp": new.timestamp},
             where=sa.or_(
@@ -80,7 +79,7 @@ def _latest_upsert(dialect: str) -> Any:
                 sa.and_(table.step == new.step, table.timestamp <= new.timestamp),
             ),
         )
-    return _UPSERTS[dialect]
+    return _UPSERTS[conn.dialect.name]
 
 
 def history(conn: Connection, run_pk: int, key: str) -> Iterator[tuple[float, int, int]]:

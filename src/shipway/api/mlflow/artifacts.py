@@ -8,9 +8,6 @@ in and out and never held whole in memory.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,10 +24,12 @@ from shipway.api.mlflow.common import (
     answer,
     caller,
     error,
+    mlflow_experiment_id,
     need,
     read_fields,
     route,
 )
+from shipway.api.routes.artifacts import store_upload
 from shipway.records import Artifact
 from shipway.services import Services
 from shipway.tracking.validation import artifact_path
@@ -88,7 +87,7 @@ def list_run(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
     found = children(services.artifacts.list(run_id, folder or None), folder)
     for item in found:
         item["path"] = f"{folder}/{item['path']}" if folder else item["path"]
-    eid = "0" if run.experiment == "Default" else str(run.experiment_id)
+    eid = mlflow_experiment_id(run.experiment, run.experiment_id)
     return {"root_uri": f"mlflow-artifacts:/{eid}/{run_id}/artifacts", "files": found}
 
 
@@ -124,18 +123,7 @@ async def upload(request: Request) -> Response:
         run_id, path = locate(services, str(request.path_params["artifact_path"]))
         if not path:
             raise MlflowError(INVALID, "name the file to upload under the run's artifacts")
-        await run_in_threadpool(services.artifacts.check_run, run_id)  # before the body
-        spool = services.settings.home / "tmp"
-        spool.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".upload-", dir=spool)
-        tmp = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                async for chunk in request.stream():
-                    fh.write(chunk)
-            await run_in_threadpool(services.artifacts.log_file, run_id, tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        await store_upload(services, request, run_id, path)
     except (MlflowError, errors.ShipwayError) as exc:
         return error(exc)
     return answer({})

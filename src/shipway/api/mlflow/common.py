@@ -7,7 +7,7 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -157,6 +157,23 @@ class Routes:
         self.app.router.add_route(
             self.prefix + path, endpoint, methods=[method], include_in_schema=False
         )
+
+
+def mlflow_experiment_id(name: str, experiment_id: int) -> str:
+    """The id MLflow's client knows an experiment by: shipway's Default answers to "0"."""
+    return DEFAULT_ID if name == DEFAULT_EXPERIMENT else str(experiment_id)
+
+
+def offset_page(
+    items: Sequence[Any], fields: dict[str, Any], key: str, limit: int, show: Callable[[Any], Any]
+) -> dict[str, Any]:
+    """One page of a list the route holds whole: ``page_token`` is the offset."""
+    token = str(fields.get("page_token") or "0")
+    start = int(token) if token.isdigit() else 0
+    answer: dict[str, Any] = {key: [show(i) for i in items[start : start + limit]]}
+    if start + limit < len(items):
+        answer["next_page_token"] = str(start + limit)
+    return answer
 
 
 def need(fields: dict[str, Any], name: str) -> Any:

@@ -10,13 +10,13 @@ from typing import Any
 
 from shipway import errors
 from shipway.api.mlflow.common import (
-    DEFAULT_ID,
     INVALID,
     MlflowError,
     Routes,
     as_list,
     experiment_ref,
     key_values,
+    mlflow_experiment_id,
     need,
     not_found,
     number,
@@ -25,7 +25,6 @@ from shipway.api.mlflow.common import (
 )
 from shipway.records import MlflowLoggedModel
 from shipway.services import Services
-from shipway.tracking.service import DEFAULT_EXPERIMENT
 
 STATUS = {"pending": "LOGGED_MODEL_PENDING", "ready": "LOGGED_MODEL_READY"}
 STATUS["failed"] = "LOGGED_MODEL_UPLOAD_FAILED"
@@ -36,7 +35,7 @@ FILTERABLE = ("name", "source_run_id", "model_id", "status")
 
 def experiment_id(services: Services, model: MlflowLoggedModel) -> str:
     experiment = services.tracking.get_experiment(model.experiment_id)
-    return DEFAULT_ID if experiment.name == DEFAULT_EXPERIMENT else str(model.experiment_id)
+    return mlflow_experiment_id(experiment.name, experiment.id)
 
 
 def artifact_uri(services: Services, model: MlflowLoggedModel) -> str:

@@ -16,21 +16,23 @@ from typing import Any
 from shipway import errors
 from shipway.api.mlflow import models
 from shipway.api.mlflow.common import (
-    DEFAULT_ID,
     INVALID,
     MlflowError,
     Routes,
+    key_values,
+    mlflow_experiment_id,
     name_filter,
     need,
     not_found,
     number,
+    offset_page,
+    pairs,
     route,
 )
 from shipway.records import ModelVersion, RegisteredModel
 from shipway.registry.packages import parse_run_uri
 from shipway.registry.service import PROTECTED_ALIASES
 from shipway.services import Services
-from shipway.tracking.service import DEFAULT_EXPERIMENT
 
 STAGE_TAG = "mlflow.stage"
 STAGES = {"none": "None", "staging": "Staging", "production": "Production"}
@@ -46,7 +48,7 @@ def _stage(version: ModelVersion) -> str:
 
 def _eid(services: Services, run_id: str) -> str:
     run = services.tracking.get_run(run_id)
-    return DEFAULT_ID if run.experiment == DEFAULT_EXPERIMENT else str(run.experiment_id)
+    return mlflow_experiment_id(run.experiment, run.experiment_id)
 
 
 def download_uri(services: Services, version: ModelVersion) -> str:
@@ -67,7 +69,7 @@ def _version(services: Services, version: ModelVersion) -> dict[str, Any]:
         "source": f"models:/{logged.id}" if logged else download_uri(services, version),
         "run_id": version.run_id,
         "status": "READY",
-        "tags": [{"key": k, "value": v} for k, v in sorted(version.tags.items()) if k != STAGE_TAG],
+        "tags": key_values({k: v for k, v in version.tags.items() if k != STAGE_TAG}),
         "aliases": sorted(version.aliases),
     }
     if logged:
@@ -82,7 +84,7 @@ def _model(services: Services, model: RegisteredModel, *, latest: bool = True) -
         "last_updated_timestamp": model.created_at,
         "user_id": model.created_by,
         "description": model.description,
-        "tags": [{"key": k, "value": v} for k, v in sorted(model.tags.items())],
+        "tags": key_values(model.tags),
         "aliases": [{"alias": a, "version": str(v)} for a, v in sorted(model.aliases.items())],
     }
     if latest and model.latest_version:
@@ -123,7 +125,7 @@ def create_model(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
         raise MlflowError(
             "RESOURCE_ALREADY_EXISTS", f"Registered Model (name={name}) already exists."
         )
-    tags = {str(t["key"]): str(t.get("value", "")) for t in fields.get("tags") or []}
+    tags = pairs(fields.get("tags"), "tags")
     model = services.registry.update_model(
         name, description=str(fields.get("description") or ""), tags=tags
     )
@@ -140,13 +142,7 @@ def search_models(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
     keep = name_filter(fields.get("filter"))
     found = [m for m in services.registry.list_models() if keep(m.name, m.tags)]
     limit = number(fields, "max_results", 100, 1000)
-    token = str(fields.get("page_token") or "0")
-    start = int(token) if token.isdigit() else 0
-    page = found[start : start + limit]
-    answer: dict[str, Any] = {"registered_models": [_model(services, m) for m in page]}
-    if start + limit < len(found):
-        answer["next_page_token"] = str(start + limit)
-    return answer
+    return offset_page(found, fields, "registered_models", limit, lambda m: _model(services, m))
 
 
 @route("data-scientist")
@@ -266,7 +262,7 @@ def create_version(services: Services, fields: dict[str, Any]) -> dict[str, Any]
     _find(services, name)  # MLflow's client creates the registered model first
     run_id, folder = _source(services, fields)
     services.logged_models.ensure_package(run_id, folder)  # an MLflow folder: now a package
-    tags = {str(t["key"]): str(t.get("value", "")) for t in fields.get("tags") or []}
+    tags = pairs(fields.get("tags"), "tags")
     version, _ = services.registry.register(
         f"runs:/{run_id}/{folder}",
         name,
@@ -307,14 +303,7 @@ def search_versions(services: Services, fields: dict[str, Any]) -> dict[str, Any
         found = [v for v in found if v.run_id == wanted["run_id"]]
     found.sort(key=lambda v: (v.name, -v.version))
     limit = number(fields, "max_results", 10_000, 200_000)
-    token = str(fields.get("page_token") or "0")
-    start = int(token) if token.isdigit() else 0
-    answer: dict[str, Any] = {
-        "model_versions": [_version(services, v) for v in found[start : start + limit]]
-    }
-    if start + limit < len(found):
-        answer["next_page_token"] = str(start + limit)
-    return answer
+    return offset_page(found, fields, "model_versions", limit, lambda v: _version(services, v))
 
 
 @route("viewer")

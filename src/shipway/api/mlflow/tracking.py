@@ -18,10 +18,12 @@ from shipway.api.mlflow.common import (
     as_list,
     experiment_ref,
     key_values,
+    mlflow_experiment_id,
     name_filter,
     need,
     not_found,
     number,
+    offset_page,
     pairs,
     proto_float,
     route,
@@ -41,7 +43,7 @@ NOTE = "mlflow.note.content"  # MLflow keeps an experiment's description as this
 
 
 def _experiment_id(experiment: Experiment) -> str:
-    return DEFAULT_ID if experiment.name == DEFAULT_EXPERIMENT else str(experiment.id)
+    return mlflow_experiment_id(experiment.name, experiment.id)
 
 
 def _experiment(experiment: Experiment) -> dict[str, Any]:
@@ -105,12 +107,7 @@ def search_experiments(services: Services, fields: dict[str, Any]) -> dict[str, 
         if not (cursor := page.next_cursor):
             break
     limit = number(fields, "max_results", 1000, MAX_RESULTS)
-    token = str(fields.get("page_token") or "0")
-    start = int(token) if token.isdigit() else 0
-    answer: dict[str, Any] = {"experiments": [_experiment(e) for e in found[start : start + limit]]}
-    if start + limit < len(found):
-        answer["next_page_token"] = str(start + limit)
-    return answer
+    return offset_page(found, fields, "experiments", limit, _experiment)
 
 
 @route("data-scientist")
@@ -161,7 +158,7 @@ def delete_experiment_tag(services: Services, fields: dict[str, Any]) -> dict[st
 
 
 def run_info(run: Run) -> dict[str, Any]:
-    eid = DEFAULT_ID if run.experiment == DEFAULT_EXPERIMENT else str(run.experiment_id)
+    eid = mlflow_experiment_id(run.experiment, run.experiment_id)
     info: dict[str, Any] = {
         "run_id": run.id,
         "run_uuid": run.id,
@@ -448,18 +445,18 @@ def metric_history(services: Services, fields: dict[str, Any]) -> dict[str, Any]
     run_id, key = _run_id(fields), str(need(fields, "metric_key"))
     points = services.tracking.get_metric_history(run_id, key).items
     limit = number(fields, "max_results", 25_000, 25_000)
-    token = str(fields.get("page_token") or "0")
-    start = int(token) if token.isdigit() else 0
-    page = points[start : start + limit]
-    answer: dict[str, Any] = {
-        "metrics": [
-            {"key": p.key, "value": proto_float(p.value), "timestamp": p.timestamp, "step": p.step}
-            for p in page
-        ]
-    }
-    if start + limit < len(points):
-        answer["next_page_token"] = str(start + limit)
-    return answer
+    return offset_page(
+        points,
+        fields,
+        "metrics",
+        limit,
+        lambda p: {
+            "key": p.key,
+            "value": proto_float(p.value),
+            "timestamp": p.timestamp,
+            "step": p.step,
+        },
+    )
 
 
 @route("viewer")

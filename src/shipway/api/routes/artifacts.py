@@ -14,6 +14,7 @@ from starlette.responses import StreamingResponse
 
 from shipway.api.auth import DataScientist, Viewer
 from shipway.api.pagination import body, page
+from shipway.records import Artifact
 from shipway.services import Services
 from shipway.tracking.validation import artifact_path
 
@@ -40,6 +41,12 @@ def list_(
 async def upload(
     run_id: str, path: str, request: Request, services: Services = DataScientist
 ) -> dict[str, Any]:
+    return (await store_upload(services, request, run_id, path)).to_dict()
+
+
+async def store_upload(services: Services, request: Request, run_id: str, path: str) -> Artifact:
+    """The request's body as the run's artifact at ``path``: checked before the body is
+    read, spooled to disk (never held in memory), then stored content-addressed."""
     clean = artifact_path(path)
     await run_in_threadpool(services.artifacts.check_run, run_id)  # before reading the body
     fd, name = tempfile.mkstemp(prefix=".upload-", dir=_spool_dir(services))
@@ -48,10 +55,9 @@ async def upload(
         with os.fdopen(fd, "wb") as fh:
             async for chunk in request.stream():
                 fh.write(chunk)
-        artifact = await run_in_threadpool(services.artifacts.log_file, run_id, tmp, clean)
+        return await run_in_threadpool(services.artifacts.log_file, run_id, tmp, clean)
     finally:
         tmp.unlink(missing_ok=True)
-    return artifact.to_dict()
 
 
 @router.get("/{path:path}", summary="Download one artifact file; X-Shipway-Digest is its BLAKE3")
