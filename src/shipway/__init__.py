@@ -27,6 +27,16 @@ if _typing.TYPE_CHECKING:
     )
     from shipway.errors import ShipwayError
     from shipway.records import Experiment, MetricPoint, Page, Run
+    from shipway.runner import (
+        Pipeline,
+        current_step,
+        dataset,
+        gates,
+        pipeline,
+        promote,
+        register,
+        step,
+    )
 
 __all__ = [
     "ActiveRun",
@@ -34,13 +44,21 @@ __all__ = [
     "Experiment",
     "MetricPoint",
     "Page",
+    "Pipeline",
     "Run",
     "ShipwayError",
     "__version__",
     "active_run",
+    "current_step",
+    "dataset",
+    "gates",
     "get_tracking_uri",
+    "pipeline",
+    "promote",
+    "register",
     "set_tracking_uri",
     "start_run",
+    "step",
 ]
 
 # public name -> the module that defines it
@@ -56,6 +74,14 @@ _LAZY = {
     "MetricPoint": "shipway.records",
     "Page": "shipway.records",
     "Run": "shipway.records",
+    "Pipeline": "shipway.runner",
+    "current_step": "shipway.runner",
+    "dataset": "shipway.runner",
+    "gates": "shipway.runner",
+    "pipeline": "shipway.runner",
+    "promote": "shipway.runner",
+    "register": "shipway.runner",
+    "step": "shipway.runner",
 }
 # ``sw.datasets.*`` and ``sw.models.load`` forward to the client (see those packages)
 _SUBMODULES = ("datasets", "models")

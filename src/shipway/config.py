@@ -64,6 +64,17 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds between the platform server's monitor runs (0: never; `shipway monitor run`).",
         float,
     ),
+    Setting(
+        "scheduler_interval",
+        60.0,
+        "Seconds between the platform server's pipeline-scheduler rounds (0: no scheduler).",
+        float,
+    ),
+    Setting(
+        "dask_scheduler",
+        "",
+        "Dask scheduler pipelines run on (tcp://host:8786); empty: a LocalCluster per run.",
+    ),
     Setting("s3_endpoint_url", "", "S3 endpoint for s3:// blobs; empty: AWS_ENDPOINT_URL or AWS."),
 )
 
@@ -107,6 +118,8 @@ class Settings:
     retry_backoff: float
     capture_packages: bool
     monitor_interval: float
+    scheduler_interval: float
+    dask_scheduler: str
     s3_endpoint_url: str
 
     @classmethod

@@ -545,3 +545,77 @@ class Alert(Record):
     acked_by: str | None
     acked_at: int | None
     ack_comment: str
+
+
+# pipelines ------------------------------------------------------------------------------
+
+PIPELINE_TRIGGERS = ("manual", "schedule", "dataset", "alert", "api")
+PIPELINE_RUN_STATUSES = ("queued", "running", "finished", "failed")
+
+
+@dataclasses.dataclass(frozen=True)
+class Pipeline(Record):
+    """A pipeline the platform knows: where its definition lives (``source``, a Python file
+    with its attribute or a ``shipway.yaml``, relative to ``project``) and its last graph."""
+
+    name: str
+    source: str
+    project: str
+    experiment: str
+    steps: list[dict[str, Any]]  # [{"name", "step", "needs": [...]}, ...]
+    created_at: int
+    created_by: str
+    updated_at: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineRun(Record):
+    """One execution: queued by a trigger, then running under a parent run, then ended
+    with an ``outcome`` ("promoted churn v4 to production", "waiting for sign-off …")."""
+
+    id: int
+    pipeline: str
+    run_id: str | None
+    status: str
+    trigger: str
+    trigger_detail: dict[str, Any]
+    params: dict[str, Any]
+    outcome: str
+    steps: dict[str, Any]  # step -> {"status", "cache", "run_id", "duration_ms", ...}
+    error: str | None
+    requested_at: int
+    started_at: int | None
+    ended_at: int | None
+    created_by: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CachedStep(Record):
+    """What a step produced under one cache key. ``output`` says where: ``kind`` (none,
+    value, path), ``digest`` and the artifacts of ``run_id`` holding it; ``components``
+    are the digests the key was made of (code, each param, each input)."""
+
+    key: str
+    pipeline: str
+    step: str
+    run_id: str
+    output: dict[str, Any]
+    components: dict[str, Any]
+    duration_ms: int
+    created_at: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule(Record):
+    """What starts a pipeline by itself: ``kind`` cron (``spec`` a cron expression, UTC) or
+    dataset (``spec`` a dataset name; a new version starts it)."""
+
+    id: int
+    pipeline: str
+    kind: str
+    spec: str
+    params: dict[str, Any]
+    last_fired: int | None
+    seen: int
+    created_at: int
+    created_by: str

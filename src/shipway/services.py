@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shipway.contracts.service import ContractService
     from shipway.datasets.service import DatasetService
     from shipway.monitoring.service import MonitoringService
+    from shipway.pipelines.service import PipelineService
     from shipway.registry.logged import LoggedModelService
     from shipway.registry.service import RegistryService
     from shipway.serving.deployments import DeploymentService
@@ -139,6 +140,12 @@ class Services:
             )
         service: MonitoringService = self._cache["monitoring"].with_actor(self.actor)
         return service
+
+    @property
+    def pipelines(self) -> PipelineService:
+        from shipway.pipelines.service import PipelineService
+
+        return PipelineService(self.db, self.actor)
 
     def caller(self, authorization: str | None, user: str | None = None) -> tuple[str, str]:
         """Who is calling and with what role, from a request's ``Authorization`` value

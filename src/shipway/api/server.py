@@ -7,7 +7,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import uvicorn
@@ -29,10 +29,17 @@ def _config(services: Services, host: str, port: int, **kwargs: Any) -> uvicorn.
 
 
 def serve(
-    services: Services, host: str, port: int, log_level: str = "info", *, monitor: bool = True
+    services: Services,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    *,
+    monitor: bool = True,
+    background: Sequence[Any] = (),
 ) -> None:
     """Serve until interrupted, running the monitor every ``monitor_interval`` seconds
-    (unless ``monitor`` is false: ``shipway ui`` only shows)."""
+    (unless ``monitor`` is false: ``shipway ui`` only shows) and the ``background`` loops
+    (objects with ``start()`` and ``stop()``: the pipeline scheduler)."""
     from shipway.monitoring.loop import MonitorLoop
 
     check_port(host, port)
@@ -44,9 +51,13 @@ def serve(
         services.settings.monitor_interval,
     )
     loop.start()
+    for other in background:
+        other.start()
     try:
         uvicorn.Server(_config(services, host, port, log_level=log_level)).run()
     finally:
+        for other in background:
+            other.stop()
         loop.stop()
 
 

@@ -74,6 +74,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "app",
         "The model registry: versions, aliases, lineage, cards.",
     ),
+    "pipelines": (
+        "shipway.cli.pipelines",
+        "app",
+        "Pipelines on Dask: cached, tracked steps from data to a promoted model.",
+    ),
     "deployments": (
         "shipway.cli.serving",
         "deployments",

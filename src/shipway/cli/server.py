@@ -44,7 +44,12 @@ def server(
     )
     from shipway.api.server import serve
 
-    serve(services, settings.host, settings.port)
+    background = []
+    if settings.scheduler_interval > 0:
+        from shipway.runner.scheduler import PipelineScheduler
+
+        background.append(PipelineScheduler(settings, settings.scheduler_interval))
+    serve(services, settings.host, settings.port, background=background)
 
 
 def ui(

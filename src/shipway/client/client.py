@@ -16,6 +16,7 @@ from shipway.operations import (
     Datasets,
     Deployments,
     Monitoring,
+    Pipelines,
     Platform,
     Predictions,
     Registry,
@@ -324,6 +325,12 @@ class Client:
     def monitoring(self) -> Monitoring:
         """The monitoring operations: ``client.monitoring.list_alerts("churn")``."""
         return self.platform.monitoring
+
+    @property
+    def pipelines(self) -> Pipelines:
+        """The pipeline operations: ``client.pipelines.list_runs("churn")`` (``sw.pipeline``
+        defines and runs them)."""
+        return self.platform.pipelines
 
     def set_contract(
         self, name: str, contract: str | Path, message: str = ""

@@ -21,6 +21,7 @@ from shipway.operations import (
     Deployments,
     Monitoring,
     Operation,
+    Pipelines,
     Predictions,
     Registry,
     Tracking,
@@ -102,6 +103,7 @@ class RemotePlatform:
         self.predictions = cast(Predictions, _surface(session, "predictions", Predictions))
         self.contracts = cast(Contracts, _surface(session, "contracts", Contracts))
         self.monitoring = cast(Monitoring, _surface(session, "monitoring", Monitoring))
+        self.pipelines = cast(Pipelines, _surface(session, "pipelines", Pipelines))
 
 
 def _surface(session: Session, name: str, protocol: type) -> RemoteSurface:

@@ -554,11 +554,30 @@ def _monitoring(value: Any, check: _Checker, task: str | None) -> dict[str, Any]
             else:
                 out["on_breach"] = item
         elif key == "retrain":
-            retrain = _mapping(item, path, check, "{command: python train.py}")
-            command = retrain.get("command")
-            if not isinstance(command, str) or not command.strip():
-                check.add((*path, "command"), "give the command that retrains the model")
-            out["retrain"] = {"command": command, "timeout": duration(retrain.get("timeout", "1h"))}
+            retrain = _mapping(item, path, check, "{pipeline: churn} or {command: python train.py}")
+            command, pipeline = retrain.get("command"), retrain.get("pipeline")
+            for field in set(retrain) - {"command", "pipeline", "params", "timeout"}:
+                check.add(
+                    (*path, field),
+                    f"unknown field {field!r}; retrain has pipeline or command, params, timeout",
+                )
+            if pipeline is not None:
+                if not isinstance(pipeline, str) or not pipeline.strip():
+                    check.add((*path, "pipeline"), "name the pipeline that retrains the model")
+                if command is not None:
+                    check.add((*path, "command"), "give pipeline or command, not both")
+                params = retrain.get("params") or {}
+                if not isinstance(params, dict):
+                    check.add((*path, "params"), "params is a mapping of name -> value")
+                out["retrain"] = {"pipeline": pipeline, "params": params}
+            else:
+                if not isinstance(command, str) or not command.strip():
+                    check.add(
+                        (*path, "command"),
+                        "give the pipeline (pipeline: NAME) or the command that retrains the model",
+                    )
+                timeout = duration(retrain.get("timeout", "1h"))
+                out["retrain"] = {"command": command, "timeout": timeout}
         elif key == "webhook":
             hook = _mapping(
                 item, path, check, "{url: https://…, secret_env: SHIPWAY_WEBHOOK_SECRET}"
@@ -570,7 +589,10 @@ def _monitoring(value: Any, check: _Checker, task: str | None) -> dict[str, Any]
         else:
             out["rules"][key] = _rule(key, item, path, check, task)
     if out["on_breach"] == "retrain" and "retrain" not in out:
-        check.add(("monitoring", "on_breach"), "on_breach: retrain needs retrain: {command: …}")
+        check.add(
+            ("monitoring", "on_breach"),
+            "on_breach: retrain needs retrain: {pipeline: …} or {command: …}",
+        )
     return out
 
 

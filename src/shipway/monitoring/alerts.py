@@ -15,6 +15,7 @@ from shipway.monitoring.context import Context, now_ms
 from shipway.records import Alert
 from shipway.store import events
 from shipway.store import monitoring as repo
+from shipway.store import pipelines as pipelines_repo
 
 log = logging.getLogger("shipway.monitoring")
 
@@ -108,12 +109,27 @@ class Alerts:
             "version": alert.version,
             "message": alert.message,
         }
+        if retrain.get("pipeline"):
+            return self._queue_pipeline(retrain["pipeline"], retrain.get("params") or {}, context)
         return actions.start_retraining(
             retrain["command"],
             context,
             self.ctx.home / "monitoring",
             timeout=retrain.get("timeout"),
         )
+
+    def _queue_pipeline(
+        self, pipeline: str, params: dict[str, Any], context: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Queue a run of the retraining pipeline; ``shipway server``'s scheduler runs it."""
+        try:
+            with self.ctx.db.write() as conn:
+                number = pipelines_repo.queue_run(
+                    conn, pipeline, "alert", context, self.ctx.actor, params
+                )
+        except NotFound as exc:
+            return {"status": "failed", "reason": exc.message}
+        return {"status": "queued", "pipeline": pipeline, "pipeline_run": number}
 
     def _rollback(self, name: str, alert: Alert, first: dict[str, int]) -> dict[str, Any]:
         if "rollback" in first:

@@ -16,6 +16,7 @@ from shipway.operations.datasets import Datasets
 from shipway.operations.declare import Operation, Param, Route, op, operations_of
 from shipway.operations.deployments import Deployments
 from shipway.operations.monitoring import Monitoring
+from shipway.operations.pipelines import Pipelines
 from shipway.operations.predictions import Predictions
 from shipway.operations.registry import Registry
 from shipway.operations.tracking import Tracking
@@ -29,6 +30,7 @@ SURFACES: dict[str, type] = {
     "predictions": Predictions,
     "contracts": Contracts,
     "monitoring": Monitoring,
+    "pipelines": Pipelines,
 }
 
 
@@ -51,6 +53,8 @@ class Platform(Protocol):
     def contracts(self) -> Contracts: ...
     @property
     def monitoring(self) -> Monitoring: ...
+    @property
+    def pipelines(self) -> Pipelines: ...
 
 
 def all_operations() -> list[Operation]:
@@ -67,6 +71,7 @@ __all__ = [
     "Monitoring",
     "Operation",
     "Param",
+    "Pipelines",
     "Platform",
     "Predictions",
     "Registry",

@@ -496,3 +496,74 @@ alerts = sa.Table(
     sa.Column("ack_comment", sa.Text, nullable=False, server_default=""),
     sa.Index(None, "model", "rule", "fired_at"),
 )
+
+# pipelines -----------------------------------------------------------------------------
+
+# A pipeline known to the platform: where its definition lives, so a schedule, a new
+# dataset version or a monitoring alert can start it without a person.
+pipelines = sa.Table(
+    "pipelines",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("source", sa.Text, nullable=False),  # FILE.py[:ATTR] or shipway.yaml
+    sa.Column("project", sa.Text, nullable=False),  # the folder it runs in
+    sa.Column("experiment", sa.String(255), nullable=False),
+    sa.Column("steps", sa.Text, nullable=False, server_default="[]"),  # JSON: the last graph
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# One execution of a pipeline: its parent run, what started it and how it ended.
+pipeline_runs = sa.Table(
+    "pipeline_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pipeline_id", sa.Integer, sa.ForeignKey("pipelines.id"), nullable=False),
+    sa.Column("run_id", sa.String(32), nullable=True),  # the parent run, once started
+    sa.Column("status", sa.String(16), nullable=False),  # queued|running|finished|failed
+    sa.Column("trigger", sa.String(16), nullable=False),  # manual|schedule|dataset|alert|api
+    sa.Column("trigger_detail", sa.Text, nullable=False, server_default="{}"),  # JSON
+    sa.Column("params", sa.Text, nullable=False, server_default="{}"),  # JSON
+    sa.Column("outcome", sa.Text, nullable=False, server_default=""),
+    sa.Column("steps", sa.Text, nullable=False, server_default="{}"),  # JSON: step -> result
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("requested_at", sa.BigInteger, nullable=False),
+    sa.Column("started_at", sa.BigInteger, nullable=True),
+    sa.Column("ended_at", sa.BigInteger, nullable=True),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Index(None, "pipeline_id", "requested_at"),
+    sa.Index(None, "status"),
+)
+
+# What a step produced under one cache key (its code, params and input digests hashed).
+pipeline_cache = sa.Table(
+    "pipeline_cache",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("pipeline", sa.String(128), nullable=False),
+    sa.Column("step", sa.String(255), nullable=False),
+    sa.Column("run_id", sa.String(32), nullable=False),  # the step run holding the outputs
+    sa.Column("output", sa.Text, nullable=False),  # JSON: kind, digest, path, files
+    sa.Column("components", sa.Text, nullable=False),  # JSON: code, params, inputs digests
+    sa.Column("duration_ms", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index(None, "pipeline", "step", "created_at"),
+)
+
+# What starts a pipeline by itself: a cron schedule or a new version of a dataset.
+pipeline_schedules = sa.Table(
+    "pipeline_schedules",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pipeline_id", sa.Integer, sa.ForeignKey("pipelines.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # cron | dataset
+    sa.Column("spec", sa.String(255), nullable=False),  # the cron expression or dataset
+    sa.Column("params", sa.Text, nullable=False, server_default="{}"),  # JSON
+    sa.Column("last_fired", sa.BigInteger, nullable=True),
+    sa.Column("seen", sa.Integer, nullable=False, server_default="0"),  # last dataset version
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.UniqueConstraint("pipeline_id", "kind", "spec"),
+)

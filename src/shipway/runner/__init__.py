@@ -1,0 +1,30 @@
+"""Defining and running pipelines over the platform: ``sw.step``, ``sw.pipeline``, the
+release steps, execution on Dask (see ``execute``). Workers reach the platform through the
+client, in-process or over HTTP, like any other caller."""
+
+from shipway.runner.define import DatasetInput, Node, Step, dataset, step
+from shipway.runner.execute import PipelineFailed, PipelineResult, StepResult, StepStatus
+from shipway.runner.flow import Pipeline, pipeline
+from shipway.runner.load import load
+from shipway.runner.release import gates, promote, register
+from shipway.runner.worker import StepContext, current_step
+
+__all__ = [
+    "DatasetInput",
+    "Node",
+    "Pipeline",
+    "PipelineFailed",
+    "PipelineResult",
+    "Step",
+    "StepContext",
+    "StepResult",
+    "StepStatus",
+    "current_step",
+    "dataset",
+    "gates",
+    "load",
+    "pipeline",
+    "promote",
+    "register",
+    "step",
+]

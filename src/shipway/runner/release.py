@@ -1,0 +1,96 @@
+"""The release tail as steps: register a model, run its contract's gates, promote it when
+the policy allows. The driver runs them itself (they only call the platform), each as a
+nested run like any step, and what they decide becomes the pipeline's outcome:
+
+>>> @sw.pipeline
+... def cancer():
+...     model = train(prepare(sw.dataset("cancer-train")))
+...     version = sw.register(model, "cancer", input_example=example(...))
+...     sw.promote(version, "production", gates=sw.gates(version))
+
+ends "promoted cancer v4 to production", "cancer v4 not promoted: gates failed (…)" or
+"cancer v4 waiting for production: needs 1 engineering sign-off(s) …".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipway.errors import PromotionRefused
+from shipway.runner.define import Node, Step
+from shipway.runner.worker import current_step
+
+
+def _register(
+    model: Any, name: str, input_example: Any = None, description: str = ""
+) -> dict[str, Any]:
+    context = current_step()
+    version = context.run.log_model(
+        model, "model", input_example=input_example, register=name, description=description
+    )
+    context.detail = f"registered {name} v{version.version}"
+    return {"model": name, "version": version.version, "run_id": context.run.id}
+
+
+def _gates(version: dict[str, Any]) -> dict[str, Any]:
+    context = current_step()
+    name, number = version["model"], version["version"]
+    report = context.run.client.run_gates(name, number)
+    failed = [c for c in report.checks if c.status in ("failed", "error")]
+    summary = "; ".join(f"{c.name}: {c.reason or c.status}" for c in failed[:5])
+    context.run.log_metric("gates.passed", 1.0 if report.passed else 0.0)
+    context.run.set_tag("shipway.gate_report", str(report.id))
+    context.detail = (
+        f"gates passed for {name} v{number}"
+        if report.passed
+        else f"{name} v{number} not promoted: gates {report.status} ({summary})"
+    )
+    return {**version, "passed": report.passed, "report": report.id, "summary": summary}
+
+
+def _promote(
+    version: dict[str, Any], alias: str = "production", gates: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    context = current_step()
+    name, number = version["model"], version["version"]
+    if gates is not None and not gates.get("passed"):
+        context.detail = (
+            f"{name} v{number} not promoted to {alias}: gates failed ({gates.get('summary', '')})"
+        )
+        return {**version, "promoted": False, "waiting": []}
+    try:
+        promotion = context.run.client.promote(name, number, alias)
+    except PromotionRefused as exc:
+        missing = list((exc.details or {}).get("missing") or [exc.message])
+        context.detail = f"{name} v{number} waiting for {alias}: {'; '.join(missing)}"
+        context.run.set_tag("shipway.waiting", "; ".join(missing)[:5000])
+        return {**version, "promoted": False, "waiting": missing}
+    context.detail = f"promoted {name} v{number} to {alias}"
+    return {**version, "promoted": True, "promotion": promotion.id}
+
+
+_REGISTER = Step(_register, name="register", builtin="register")
+_GATES = Step(_gates, name="gates", builtin="gates", cache=False)
+_PROMOTE = Step(_promote, name="promote", builtin="promote", cache=False)
+
+
+def register(model: Node, name: str, *, input_example: Any = None, description: str = "") -> Node:
+    """A step that writes ``model`` (an upstream step's returned estimator) as a model
+    package and registers it as the next version of ``name``; its lineage lists every
+    dataset version upstream. ``input_example`` (a value or a step's output) gives the
+    signature. Cached: the same model bytes are not registered twice."""
+    node: Node = _REGISTER(model, name, input_example, description)
+    return node
+
+
+def gates(version: Node) -> Node:
+    """A step that runs the registered version's contract gates (every run)."""
+    node: Node = _GATES(version)
+    return node
+
+
+def promote(version: Node, alias: str = "production", *, gates: Node | None = None) -> Node:
+    """A step that moves ``alias`` to the version when the contract's policy allows it
+    (every run); with ``gates`` it promotes only a version whose gates passed."""
+    node: Node = _PROMOTE(version, alias, gates)
+    return node

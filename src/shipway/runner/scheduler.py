@@ -1,0 +1,146 @@
+"""The server's pipeline scheduler: fire due schedules, start queued runs.
+
+Every ``interval`` seconds it asks the platform to queue the runs whose schedule is due
+(``pipelines.tick``: a cron time passed, a dataset gained a version) and starts the queued
+runs — those, and the ones a monitoring alert or an API caller queued — one at a time per
+pipeline, oldest first. Each run is a ``shipway pipelines run --queued N`` process in the
+pipeline's project folder (the pipeline's code never runs inside the server), its output
+in ``HOME/pipelines/run-N.log``; a process that exits without recording an end fails its
+run with the log's last lines.
+
+>>> scheduler = PipelineScheduler(settings, interval=60)
+>>> scheduler.start(); ...; scheduler.stop()
+>>> scheduler.run_once(now=clock_ms)   # what each round does (tests inject the clock)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from shipway.config import Settings
+
+log = logging.getLogger("shipway.pipelines")
+
+
+class PipelineScheduler:
+    def __init__(
+        self,
+        settings: Settings,
+        interval: float = 60.0,
+        *,
+        clock: Callable[[], int] | None = None,
+        client: Any = None,
+    ) -> None:
+        from shipway.client import Client
+
+        self.settings = settings
+        self.interval = interval
+        self.clock = clock
+        self.client = client or Client(settings=settings)
+        self.running: dict[str, threading.Thread] = {}  # pipeline -> its run's thread
+        self.started: list[int] = []  # the runs this scheduler started, in order
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="shipway-scheduler", daemon=True)
+
+    def start(self) -> None:
+        if self.interval > 0:
+            self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.run_once()
+            except Exception:  # the next round tries again
+                log.exception("the pipeline scheduler's round failed")
+
+    def run_once(self, now: int | None = None) -> list[int]:
+        """Queue what is due at ``now`` (ms; the clock by default) and start every queued
+        run whose pipeline is not running; the runs started."""
+        if now is None and self.clock is not None:
+            now = self.clock()
+        self.client.pipelines.tick(now)
+        queued = self.client.pipelines.list_runs(status="queued", limit=1000)
+        started = []
+        with self._lock:
+            for run in sorted(queued, key=lambda r: r.id):
+                busy = self.running.get(run.pipeline)
+                if busy is not None and busy.is_alive():
+                    continue  # one run at a time per pipeline: it waits for the next round
+                thread = threading.Thread(
+                    target=self._execute, args=(run,), name=f"pipeline-{run.id}", daemon=True
+                )
+                self.running[run.pipeline] = thread
+                self.started.append(run.id)
+                started.append(run.id)
+                thread.start()
+        return started
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for the runs this scheduler started (tests, and a server shutting down)."""
+        for thread in list(self.running.values()):
+            thread.join(timeout)
+
+    def _execute(self, run: Any) -> None:
+        pipeline = self.client.pipelines.get(run.pipeline)
+        folder = self.settings.home / "pipelines"
+        folder.mkdir(parents=True, exist_ok=True)
+        log_path = folder / f"run-{run.id}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "shipway",
+            "pipelines",
+            "run",
+            pipeline.source,
+            "--queued",
+            str(run.id),
+            "--home",
+            str(self.settings.home),
+        ]
+        env = dict(os.environ)
+        env.setdefault("SHIPWAY_HOME", str(self.settings.home))
+        with log_path.open("w") as out:
+            try:
+                code = subprocess.run(
+                    command,
+                    cwd=pipeline.project,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    check=False,
+                ).returncode
+            except OSError as exc:  # the project folder is gone
+                out.write(f"shipway: could not start the run: {exc}\n")
+                code = -1
+        ended = self.client.pipelines.get_run(run.id)
+        if ended.status in ("queued", "running"):
+            tail = _tail(log_path)
+            with contextlib.suppress(Exception):
+                self.client.pipelines.finish_run(
+                    run.id,
+                    status="failed",
+                    outcome=f"the run's process exited with {code} before recording its end",
+                    error=tail,
+                )
+        log.info("pipeline %s run #%s ended (exit %s)", run.pipeline, run.id, code)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
