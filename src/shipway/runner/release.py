@@ -17,14 +17,20 @@ from __future__ import annotations
 from typing import Any
 
 from shipway.errors import PromotionRefused
-from shipway.runner.define import Node, Step
+from shipway.runner.define import DatasetInput, Node, Step
 from shipway.runner.worker import current_step
 
 
 def _register(
-    model: Any, name: str, input_example: Any = None, description: str = ""
+    model: Any,
+    name: str,
+    input_example: Any = None,
+    description: str = "",
+    holdout: Any = None,
 ) -> dict[str, Any]:
     context = current_step()
+    if holdout is not None:  # the data the gates evaluate on, linked as the contract asks
+        context.run.log_input(holdout.ref, context="holdout")
     version = context.run.log_model(
         model, "model", input_example=input_example, register=name, description=description
     )
@@ -74,12 +80,20 @@ _GATES = Step(_gates, name="gates", builtin="gates", cache=False)
 _PROMOTE = Step(_promote, name="promote", builtin="promote", cache=False)
 
 
-def register(model: Node, name: str, *, input_example: Any = None, description: str = "") -> Node:
+def register(
+    model: Node,
+    name: str,
+    *,
+    input_example: Any = None,
+    description: str = "",
+    holdout: DatasetInput | None = None,
+) -> Node:
     """A step that writes ``model`` (an upstream step's returned estimator) as a model
     package and registers it as the next version of ``name``; its lineage lists every
     dataset version upstream. ``input_example`` (a value or a step's output) gives the
-    signature. Cached: the same model bytes are not registered twice."""
-    node: Node = _REGISTER(model, name, input_example, description)
+    signature; ``holdout`` (``sw.dataset(...)``) is linked as the holdout data the
+    contract's gates evaluate on. Cached: the same model bytes are not registered twice."""
+    node: Node = _REGISTER(model, name, input_example, description, holdout)
     return node
 
 
