@@ -43,9 +43,9 @@ def cluster(tmp_path: Path) -> Iterator[str]:
     address = f"tcp://127.0.0.1:{port}"
     folder = tmp_path / "workers"
     folder.mkdir()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SHIPWAY_", "AWS_"))
-    } | {"SHIPWAY_HOME": str(folder / "no-home")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHIPWAY_", "AWS_"))} | {
+        "SHIPWAY_HOME": str(folder / "no-home")
+    }
     logs = [(folder / f"{n}.log").open("w") for n in ("scheduler", "w1", "w2")]
     commands = [
         [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
