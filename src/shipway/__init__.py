@@ -29,6 +29,7 @@ if _typing.TYPE_CHECKING:
     from shipway.records import Experiment, MetricPoint, Page, Run
     from shipway.runner import (
         Pipeline,
+        Sweep,
         current_step,
         dataset,
         gates,
@@ -36,6 +37,7 @@ if _typing.TYPE_CHECKING:
         promote,
         register,
         step,
+        sweep,
     )
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "Pipeline",
     "Run",
     "ShipwayError",
+    "Sweep",
     "__version__",
     "active_run",
     "current_step",
@@ -59,6 +62,7 @@ __all__ = [
     "set_tracking_uri",
     "start_run",
     "step",
+    "sweep",
 ]
 
 # public name -> the module that defines it
@@ -82,6 +86,8 @@ _LAZY = {
     "promote": "shipway.runner",
     "register": "shipway.runner",
     "step": "shipway.runner",
+    "Sweep": "shipway.runner",
+    "sweep": "shipway.runner",
 }
 # ``sw.datasets.*`` and ``sw.models.load`` forward to the client (see those packages)
 _SUBMODULES = ("datasets", "models")

@@ -177,7 +177,9 @@ def test_bad_declarations_get_clear_errors(home: sw.Client, project: Path) -> No
         "@sw.pipeline\ndef p2():\n    a(x=object())\n"
         "@sw.pipeline\ndef p3():\n    a(y=2)\n"
     )
-    with pytest.raises(InvalidInput, match=r"defines 2 pipelines|defines 3 pipelines"):
+    with pytest.raises(
+        InvalidInput, match=r"two.py defines 3 of pipeline .* \(p1, p2, p3\); name one"
+    ):
         load("two.py", project)
     with pytest.raises(InvalidInput, match="param 'x' of step 'a' is a object; params must"):
         load("two.py:p2", project).status(client=home)

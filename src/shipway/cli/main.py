@@ -79,6 +79,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "app",
         "Pipelines on Dask: cached, tracked steps from data to a promoted model.",
     ),
+    "sweep": (
+        "shipway.cli.pipelines",
+        "sweep",
+        "Run a sweep: trials over a search space in parallel on Dask, Optuna choosing.",
+    ),
     "deployments": (
         "shipway.cli.serving",
         "deployments",

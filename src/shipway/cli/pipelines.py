@@ -289,3 +289,86 @@ def unschedule(
     with client_for(home, tracking_uri) as client:
         client.pipelines.unschedule(name, schedule_id)
     console.print(f"removed schedule #{schedule_id} of {name}")
+
+
+def sweep(
+    source: Annotated[
+        str,
+        typer.Argument(help="FILE.py[:NAME]: a file with an sw.Sweep (default: sweep.py)."),
+    ] = "sweep.py",
+    trials: Annotated[
+        int | None, typer.Option(help="How many trials (default: the Sweep's).", min=1)
+    ] = None,
+    sampler: Annotated[
+        str | None, typer.Option(help="tpe, random or grid (default: the Sweep's, else tpe).")
+    ] = None,
+    pruner: Annotated[
+        str | None, typer.Option(help="median, hyperband, halving or none.", show_default=False)
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="The sampler's seed.")] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="An existing Dask scheduler (default: a LocalCluster).", show_default=False
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Workers of the LocalCluster.", min=1)] = 2,
+    home: Home = None,
+    tracking_uri: Uri = None,
+    json: Json = False,
+) -> None:
+    """Run a sweep: the objective of an sw.Sweep over its search space, trials in parallel
+    on Dask as nested runs of one sweep run, Optuna choosing the points; the best trial is
+    tagged shipway.best and a table of every trial is printed.
+
+    Example: shipway sweep sweep.py --trials 32 --sampler random
+    """
+    from shipway.runner.load import load_object
+    from shipway.runner.sweeps import Sweep
+
+    found = load_object(source, Sweep, "an sw.Sweep")
+    overrides: dict[str, Any] = {"scheduler": scheduler, "workers": workers}
+    for key, value in (
+        ("trials", trials),
+        ("sampler", sampler),
+        ("pruner", pruner),
+        ("seed", seed),
+    ):
+        if value is not None:
+            overrides[key] = value
+
+    def progress(trial: Any) -> None:
+        if not json:
+            value = "" if trial.value is None else f" {trial.value:.6g}"
+            console.print(f"  trial {trial.number}: {trial.state}{value}  {trial.params}")
+
+    with client_for(home, tracking_uri) as client:
+        result = found.run(client=client, progress=progress, **overrides)
+    if json:
+        print_json(result.to_dict())
+        return
+    keys = sorted({k for t in result.trials for k in t.params})
+    ranked = sorted(
+        result.trials,
+        key=lambda t: (
+            t.value is None,
+            -(t.value or 0) if result.direction == "maximize" else (t.value or 0),
+        ),
+    )
+    rows = [
+        (
+            ("★ " if result.best and t.number == result.best.number else "") + str(t.number),
+            t.state,
+            "" if t.value is None else f"{t.value:.6g}",
+            *(str(t.params.get(k, "")) for k in keys),
+            f"{t.duration_ms / 1000:.2f}",
+            t.run_id or "",
+        )
+        for t in ranked
+    ]
+    console.print(table(None, ["trial", "state", result.metric, *keys, "s", "run"], rows))
+    if result.best:
+        console.print(
+            f"best: trial {result.best.number}, {result.metric} = {result.best.value:.6g} "
+            f"with {result.best.params} — sweep run {result.run_id}, {result.seconds:.1f} s"
+        )

@@ -7,6 +7,7 @@ from shipway.runner.execute import PipelineFailed, PipelineResult, StepResult, S
 from shipway.runner.flow import Pipeline, pipeline
 from shipway.runner.load import load
 from shipway.runner.release import gates, promote, register
+from shipway.runner.sweeps import Sweep, SweepFailed, SweepResult, Trial, sweep
 from shipway.runner.worker import StepContext, current_step
 
 __all__ = [
@@ -19,6 +20,10 @@ __all__ = [
     "StepContext",
     "StepResult",
     "StepStatus",
+    "Sweep",
+    "SweepFailed",
+    "SweepResult",
+    "Trial",
     "current_step",
     "dataset",
     "gates",
@@ -27,4 +32,5 @@ __all__ = [
     "promote",
     "register",
     "step",
+    "sweep",
 ]

@@ -1,4 +1,5 @@
-"""Finding a pipeline's definition: ``FILE.py[:ATTR]`` or a ``shipway.yaml``.
+"""Finding a definition: a pipeline in ``FILE.py[:NAME]`` or a ``shipway.yaml``, a sweep
+in ``FILE.py[:NAME]``.
 
 A Python file is loaded as a module of its own (its folder on ``sys.path``, so it imports
 the project's other modules); its functions and the project's modules it uses are sent to
@@ -13,31 +14,61 @@ import importlib.util
 import re
 import sys
 from pathlib import Path
+from typing import Any, TypeVar
 
 from shipway.errors import InvalidInput, NotFound
 from shipway.runner.flow import Pipeline
+
+T = TypeVar("T")
 
 
 def load(source: str, project: str | Path | None = None) -> Pipeline:
     """The pipeline ``source`` names: ``pipeline.py``, ``pipeline.py:cancer`` or
     ``shipway.yaml`` (relative to ``project``, the current folder by default)."""
     root = Path(project or Path.cwd()).resolve()
-    text = str(source)
-    file, _, attr = text.partition(":") if not re.match(r"^[A-Za-z]:\\", text) else (text, "", "")
-    path = (root / file).resolve() if not Path(file).is_absolute() else Path(file)
-    if not path.is_file():
-        raise NotFound(
-            f"pipeline file {file} does not exist (in {root}); give FILE.py[:NAME] or shipway.yaml"
-        )
+    path, attr = _split(source, root, "pipeline file", "FILE.py[:NAME] or shipway.yaml")
     if path.suffix in (".yaml", ".yml"):
         from shipway.runner.shell import load_yaml
 
         found = load_yaml(path)
     else:
-        found = _from_python(path, attr)
+        found = _pick(_module(path), Pipeline, attr, path, "pipeline (an @sw.pipeline function)")
     found.source = f"{_relative(path, root)}{':' + attr if attr else ''}"
     found.project = str(path.parent if found.project is None else found.project)
     return found
+
+
+def load_object(source: str, kind: type[T], what: str, project: str | Path | None = None) -> T:
+    """The ``kind`` object a Python file defines (``FILE.py[:NAME]``; the only one when no
+    name is given): an ``sw.Sweep`` for ``shipway sweep``."""
+    root = Path(project or Path.cwd()).resolve()
+    path, attr = _split(source, root, "file", "FILE.py[:NAME]")
+    if path.suffix != ".py":
+        raise InvalidInput(f"{path.name} is not a Python file; give FILE.py[:NAME]")
+    return _pick(_module(path), kind, attr, path, what)
+
+
+def _split(source: str, root: Path, what: str, hint: str) -> tuple[Path, str]:
+    file, _, attr = str(source).partition(":")
+    path = Path(file) if Path(file).is_absolute() else (root / file).resolve()
+    if not path.is_file():
+        raise NotFound(f"{what} {file} does not exist (in {root}); give {hint}")
+    return path, attr
+
+
+def _pick(module: Any, kind: type[T], attr: str, path: Path, what: str) -> T:
+    if attr:
+        found = getattr(module, attr, None)
+        if not isinstance(found, kind):
+            raise NotFound(f"{path.name} has no {what} named {attr!r}")
+        return found
+    candidates = [(k, v) for k, v in vars(module).items() if isinstance(v, kind)]
+    if len(candidates) != 1:
+        names = ", ".join(sorted(k for k, _ in candidates)) or "none"
+        raise InvalidInput(
+            f"{path.name} defines {len(candidates)} of {what} ({names}); name one: {path.name}:NAME"
+        )
+    return candidates[0][1]
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -47,7 +78,7 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _from_python(path: Path, attr: str) -> Pipeline:
+def _module(path: Path) -> Any:
     folder = str(path.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
@@ -65,23 +96,12 @@ def _from_python(path: Path, attr: str) -> Pipeline:
             f"loading {path.name} failed: {type(exc).__name__}: {exc}", details={"file": str(path)}
         ) from exc
     _send_by_value(module, path.parent)
-    if attr:
-        found = getattr(module, attr, None)
-        if not isinstance(found, Pipeline):
-            raise NotFound(f"{path.name} has no pipeline named {attr!r} (an @sw.pipeline function)")
-        return found
-    pipelines = [v for v in vars(module).values() if isinstance(v, Pipeline)]
-    if len(pipelines) != 1:
-        names = ", ".join(sorted(p.fn.__name__ for p in pipelines)) or "none"
-        raise InvalidInput(
-            f"{path.name} defines {len(pipelines)} pipelines ({names}); name one: {path.name}:NAME"
-        )
-    return pipelines[0]
+    return module
 
 
 def _send_by_value(module: object, project: Path) -> None:
-    """Workers get the pipeline's module and the project's modules by value (cloudpickle),
-    so they need not have the project's files."""
+    """Workers get the loaded module and the project's modules by value (cloudpickle), so
+    they need not have the project's files."""
     try:
         import cloudpickle
     except ImportError:

@@ -58,6 +58,33 @@ class StepError(Exception):
         return f"step {self.step!r} failed: {self.message}"
 
 
+class Code:
+    """A user's function on its way to a worker, always by value (cloudpickle). Plain
+    pickle — what Dask tries first — would send a function of a file loaded as a module
+    by reference, which a worker cannot import."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        import cloudpickle
+
+        self.fn = fn
+        self.data = cloudpickle.dumps(fn)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_code_from, (self.data,))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+
+def _code_from(data: bytes) -> Code:
+    import cloudpickle
+
+    code = Code.__new__(Code)
+    code.data = data
+    code.fn = cloudpickle.loads(data)
+    return code
+
+
 @dataclasses.dataclass(frozen=True)
 class OutputRef:
     """An upstream step's output as an input: where it is stored."""
@@ -82,7 +109,7 @@ class StepTask:
     parent_run: str
     pipeline_run: int
     step: str
-    fn: Callable[..., Any]
+    fn: Code  # the step's function
     arguments: dict[str, Any]  # params as values, inputs as OutputRef / DatasetRef
     params: dict[str, str]  # canonical JSON per param, logged as the run's params
     key: str
