@@ -26,6 +26,7 @@ from shipway.serving.runtime import PredictionFailed
         (errors.ServerError("x"), 502),
         (errors.NotReady("x"), 503),
         (errors.ConnectionFailed("x"), 503),
+        (errors.JobFailed("x"), 500),
         (errors.ShipwayError("x"), 500),
     ],
 )

@@ -19,7 +19,8 @@ The hierarchy::
     ├── ConnectionFailed              the tracking server cannot be reached (after retries)
     ├── ServerError                   the server answered with an error shipway did not expect
     ├── MissingDependency             an optional extra is needed (names the extra to install)
-    └── NotReady                      a served model is still loading, or failed to load
+    ├── NotReady                      a served model is still loading, or failed to load
+    └── JobFailed                     a pipeline step or every trial of a sweep failed (names it)
 
 Domain errors know nothing about HTTP or exit codes: ``shipway.http_status`` maps them to
 status codes (for the platform API and the inference server alike) and
@@ -132,6 +133,13 @@ class NotReady(ShipwayError):
     """A model is still loading (or failed to load); try again shortly."""
 
     code = "not_ready"
+
+
+class JobFailed(ShipwayError):
+    """Work the user gave failed: a pipeline's step, every trial of a sweep. The message
+    names what failed and its error; ``details`` the state of every part."""
+
+    code = "job_failed"
 
 
 def error_from_code(code: str, message: str, details: Any = None) -> ShipwayError:

@@ -31,6 +31,7 @@ STATUS: dict[type[errors.ShipwayError], int] = {
     errors.ServerError: 502,
     errors.NotReady: 503,
     errors.ConnectionFailed: 503,
+    errors.JobFailed: 500,
 }
 
 

@@ -79,6 +79,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "app",
         "Pipelines on Dask: cached, tracked steps from data to a promoted model.",
     ),
+    "predict": (
+        "shipway.cli.pipelines",
+        "predict",
+        "Score a Parquet/CSV file or a dataset with a model, partitioned on Dask.",
+    ),
     "sweep": (
         "shipway.cli.pipelines",
         "sweep",

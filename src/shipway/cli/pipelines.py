@@ -317,9 +317,10 @@ def sweep(
     tracking_uri: Uri = None,
     json: Json = False,
 ) -> None:
-    """Run a sweep: the objective of an sw.Sweep over its search space, trials in parallel
-    on Dask as nested runs of one sweep run, Optuna choosing the points; the best trial is
-    tagged shipway.best and a table of every trial is printed.
+    """Run a sweep: trials over a search space in parallel on Dask, Optuna choosing.
+
+    The objective of the file's sw.Sweep runs once per trial, each a nested run of one
+    sweep run; the best trial is tagged shipway.best and a table of every trial is printed.
 
     Example: shipway sweep sweep.py --trials 32 --sampler random
     """
@@ -372,3 +373,99 @@ def sweep(
             f"best: trial {result.best.number}, {result.metric} = {result.best.value:.6g} "
             f"with {result.best.params} — sweep run {result.run_id}, {result.seconds:.1f} s"
         )
+
+
+def predict(
+    model: Annotated[str, typer.Argument(help="Model URI, e.g. models:/cancer@production.")],
+    input: Annotated[
+        str,
+        typer.Option(
+            "--input", "-i", help="Parquet/CSV file or folder, s3://…, or a dataset NAME[@N]."
+        ),
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", help="A folder of parts, or one FILE.parquet / FILE.csv (or s3://…)."
+        ),
+    ],
+    rejected: Annotated[
+        str | None,
+        typer.Option(help="Where rejected rows go (default: OUTPUT.rejected).", show_default=False),
+    ] = None,
+    format: Annotated[
+        str | None, typer.Option(help="parquet or csv (default: from the file names).")
+    ] = None,
+    partition_rows: Annotated[
+        int, typer.Option(help="Rows per partition (the memory bound of a task).", min=1)
+    ] = 500_000,
+    keep_columns: Annotated[
+        bool, typer.Option("--keep-columns", help="Write the input columns beside the predictions.")
+    ] = False,
+    proba: Annotated[
+        bool, typer.Option("--proba", help="Also write proba_<class> columns (classifiers).")
+    ] = False,
+    log: Annotated[
+        bool, typer.Option("--log", help="Also log the predictions (arm 'batch') for monitoring.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="An existing Dask scheduler (default: a LocalCluster).", show_default=False
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Workers of the LocalCluster.", min=1)] = 2,
+    home: Home = None,
+    tracking_uri: Uri = None,
+    json: Json = False,
+) -> None:
+    """Score a Parquet/CSV file or a dataset with a model, partitioned on Dask.
+
+    Each partition is checked against the model's signature as the server checks requests;
+    rows that do not fit go to OUTPUT.rejected with the reason (never dropped silently).
+    Exit 1 if any row was rejected.
+
+    Example: shipway predict models:/cancer@production -i scores.parquet -o predictions.parquet
+    """
+    from rich.progress import Progress
+
+    from shipway.runner.batch import predict as run_batch
+
+    with (
+        client_for(home, tracking_uri) as client,
+        Progress(console=console, transient=True, disable=json) as bar,
+    ):
+        task = bar.add_task("scoring", total=None)
+        report = run_batch(
+            model,
+            input,
+            output,
+            rejected=rejected,
+            fmt=format,
+            partition_rows=partition_rows,
+            keep_columns=keep_columns,
+            proba=proba,
+            log=log,
+            force=force,
+            client=client,
+            scheduler=scheduler,
+            workers=workers,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if json:
+        print_json(report.to_dict())
+    else:
+        console.print(
+            f"{report.model} v{report.version}: {report.predicted:,} of {report.rows:,} rows "
+            f"scored into {report.output} in {report.seconds:.2f} s "
+            f"({report.rows_per_second:,.0f} rows/s, {report.partitions} partitions)"
+        )
+        if report.rejected:
+            console.print(
+                f"[yellow]{report.rejected:,} row(s) rejected[/] → {report.rejected_output}"
+            )
+            rows = [(count, reason) for reason, count in list(report.reasons.items())[:10]]
+            console.print(table(None, ["rows", "reason"], rows))
+    if report.rejected:
+        raise typer.Exit(1)

@@ -2,6 +2,7 @@
 release steps, execution on Dask (see ``execute``). Workers reach the platform through the
 client, in-process or over HTTP, like any other caller."""
 
+from shipway.runner.batch import BatchReport, predict
 from shipway.runner.define import DatasetInput, Node, Step, dataset, step
 from shipway.runner.execute import PipelineFailed, PipelineResult, StepResult, StepStatus
 from shipway.runner.flow import Pipeline, pipeline
@@ -11,6 +12,7 @@ from shipway.runner.sweeps import Sweep, SweepFailed, SweepResult, Trial, sweep
 from shipway.runner.worker import StepContext, current_step
 
 __all__ = [
+    "BatchReport",
     "DatasetInput",
     "Node",
     "Pipeline",
@@ -29,6 +31,7 @@ __all__ = [
     "gates",
     "load",
     "pipeline",
+    "predict",
     "promote",
     "register",
     "step",

@@ -43,7 +43,7 @@ building: contextvars.ContextVar[Graph | None] = contextvars.ContextVar(
 class DatasetInput:
     """A dataset version as a step input: ``sw.dataset("cancer-train")`` (the latest
     version when the pipeline runs) or ``"cancer-train@3"``. The step receives a handle
-    with ``.path``, ``.to_pandas()`` and ``.to_arrow()``."""
+    with ``.path()``, ``.to_pandas()`` and ``.to_arrow()``."""
 
     ref: str
 

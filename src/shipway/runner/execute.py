@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from shipway.errors import InvalidInput, ShipwayError
+from shipway.errors import InvalidInput, JobFailed, ShipwayError
 from shipway.runner.define import DatasetInput, FileInput, Node, walk
 
 if TYPE_CHECKING:
@@ -47,10 +47,8 @@ from shipway.runner.worker import (
 )
 
 
-class PipelineFailed(ShipwayError):
+class PipelineFailed(JobFailed):
     """A step of the pipeline failed; ``result`` has every step's state."""
-
-    code = "pipeline_failed"
 
     def __init__(self, message: str, result: PipelineResult) -> None:
         super().__init__(message, details=result.to_dict())
@@ -237,7 +235,7 @@ class _Cluster:
                     n_workers=self.workers,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # a free port: never a clash with another cluster
                     resources=self.resources or None,
                 )
                 self.client = distributed.Client(self.cluster)

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from shipway.errors import InvalidInput, MissingDependency, ShipwayError
+from shipway.errors import InvalidInput, JobFailed, MissingDependency
 from shipway.runner.worker import (
     TAG_WORKER,
     Code,
@@ -497,9 +497,7 @@ def sweep(
     return result
 
 
-class SweepFailed(ShipwayError):
-    code = "sweep_failed"
-
+class SweepFailed(JobFailed):
     def __init__(self, message: str, result: SweepResult) -> None:
         super().__init__(message, details=result.to_dict())
         self.result = result
