@@ -61,6 +61,15 @@ class Pipelines(Protocol):
         stays)."""
         ...
 
+    @op("POST", "/pipelines/{pipeline}/cache/hits", role=DS, status=201, key="run_ids")
+    def record_hits(
+        self, pipeline: str, run: Number, parent_id: str, hits: Sequence[Mapping[str, Any]]
+    ) -> list[str]:
+        """Record steps reused from the cache (``{"step", "key", "cached_from"}`` each, at
+        most 1,000) as finished nested runs of ``parent_id``, in one transaction; the new
+        run ids in order."""
+        ...
+
     @op("GET", "/pipelines/{name}/cache", role="viewer", key="entries")
     def latest_steps(self, name: str) -> list[CachedStep]:
         """The newest cache entry of each step (what ``status`` compares against)."""

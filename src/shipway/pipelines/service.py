@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ from shipway.records import (
     Schedule,
 )
 from shipway.store import events
+from shipway.store import runs as runs_repo
 from shipway.store.db import Database
 from shipway.store.pipelines import pipeline_row, queue_run
 from shipway.store.tables import (
@@ -41,6 +43,7 @@ from shipway.store.tables import (
     pipeline_runs,
     pipeline_schedules,
     pipelines,
+    runs,
 )
 from shipway.tracking.validation import check_slug
 
@@ -251,6 +254,62 @@ class PipelineService:
                 pass
             row = conn.execute(sa.select(pipeline_cache).where(pipeline_cache.c.key == key)).one()
             return _cached(row)
+
+    def record_hits(
+        self, pipeline: str, run: int, parent_id: str, hits: Sequence[Mapping[str, Any]]
+    ) -> list[str]:
+        """Record steps reused from the cache as finished nested runs of ``parent_id``, in
+        one transaction: ``hits`` are ``{"step", "key", "cached_from"}``; the new run ids,
+        in order. (A cached re-run of a long pipeline costs one write, not one per step.)"""
+        if len(hits) > MAX_KEYS:
+            raise InvalidInput(f"record at most {MAX_KEYS} hits at a time, got {len(hits)}")
+        with self.db.write() as conn:
+            parent = conn.execute(
+                sa.select(runs.c.pk, runs.c.experiment_id).where(runs.c.id == parent_id)
+            ).first()
+            if parent is None:
+                raise NotFound(f"no run with id {parent_id!r}")
+            now = _now()
+            made = []
+            for hit in hits:
+                step, key, source = str(hit["step"]), str(hit["key"]), str(hit["cached_from"])
+                run_id = uuid.uuid4().hex
+                pk = runs_repo.insert(
+                    conn,
+                    {
+                        "id": run_id,
+                        "experiment_id": parent.experiment_id,
+                        "name": step[:255],
+                        "description": "",
+                        "status": "finished",
+                        "user": self.actor,
+                        "start_time": now,
+                        "end_time": now,
+                        "parent_pk": parent.pk,
+                    },
+                )
+                runs_repo.upsert_tags(
+                    conn,
+                    pk,
+                    {
+                        "shipway.pipeline": pipeline,
+                        "shipway.pipeline_run": str(run),
+                        "shipway.step": step,
+                        "shipway.cache": "hit",
+                        "shipway.cache_key": key,
+                        "shipway.cached_from": source,
+                    },
+                )
+                made.append(run_id)
+            events.record(
+                conn,
+                self.actor,
+                "record_hits",
+                "pipeline",
+                pipeline,
+                {"run": run, "hits": len(made)},
+            )
+            return made
 
     def latest_steps(self, name: str) -> list[CachedStep]:
         """The newest cache entry of each of the pipeline's steps: what ``status`` compares

@@ -32,12 +32,8 @@ if TYPE_CHECKING:
     from shipway.runner.flow import Pipeline
 from shipway.runner.keys import canonical, code_digest, key_of
 from shipway.runner.worker import (
-    TAG_CACHE,
-    TAG_CACHED_FROM,
-    TAG_KEY,
     TAG_PIPELINE,
     TAG_PIPELINE_RUN,
-    TAG_STEP,
     Code,
     DatasetRef,
     OutputRef,
@@ -315,6 +311,7 @@ def run(
     cluster = _Cluster(scheduler, workers, nodes, dask)
     try:
         driver.loop(cluster)
+        driver.flush_hits()
     except BaseException as exc:  # the driver itself failed (no cluster, interrupted)
         text = f"{type(exc).__name__}: {exc}"
         steps = {n: r.to_dict() for n, r in driver.results.items()}
@@ -377,6 +374,7 @@ class _Driver:
         self.results: dict[str, StepResult] = {}
         self.progress: Callable[[StepResult], None] | None = None
         self.decisions: list[str] = []  # what the release steps decided, in order
+        self.hits: list[StepResult] = []  # hits whose nested runs are not recorded yet
 
     def _done(self, result: StepResult) -> None:
         self.results[result.name] = result
@@ -403,6 +401,7 @@ class _Driver:
                 ):  # nothing can start: the upstream of every waiting node stopped
                     break
                 continue
+            self.flush_hits()
             wait: Any = importlib.import_module("distributed").wait
             done, _ = wait(list(running), return_when="FIRST_COMPLETED")
             for future in done:
@@ -480,40 +479,37 @@ class _Driver:
         )
 
     def _hit(self, node: Node, key: str, entry: Any) -> None:
-        tracking = self.client.tracking
-        run = tracking.create_run(
-            self.pipeline.experiment,
-            name=node.name,
-            parent_id=self.parent,
-            tags={
-                TAG_PIPELINE: self.pipeline.name,
-                TAG_PIPELINE_RUN: str(self.number),
-                TAG_STEP: node.name,
-                TAG_CACHE: "hit",
-                TAG_KEY: key,
-                TAG_CACHED_FROM: entry.run_id,
-            },
-        )
-        tracking.update_run(run.id, status="finished")
+        """A step reused from the cache: its outputs are known at once; its nested run is
+        recorded with the other hits in one call (``flush_hits``)."""
         if node.hook is not None:
             node.hook(self.client, entry.output)
         detail = entry.output.get("detail", "")
         if detail:
             self.decisions.append(detail)
-        self._done(
-            StepResult(
-                node.name,
-                "cached",
-                key,
-                run.id,
-                cached_from=entry.run_id,
-                output=entry.output,
-                detail=detail,
-            )
+        result = StepResult(
+            node.name, "cached", key, None, cached_from=entry.run_id, output=entry.output
         )
+        result.detail = detail
+        self.hits.append(result)
+        self._done(result)
+
+    def flush_hits(self) -> None:
+        """Record the pending hits as finished nested runs, in one call."""
+        pending, self.hits = self.hits, []
+        if not pending:
+            return
+        ids = self.client.pipelines.record_hits(
+            self.pipeline.name,
+            self.number,
+            self.parent,
+            [{"step": r.name, "key": r.key, "cached_from": r.cached_from} for r in pending],
+        )
+        for result, run_id in zip(pending, ids, strict=True):
+            result.run_id = run_id
 
     def _builtin(self, node: Node, components: dict[str, Any], key: str) -> bool:
         """Run a release step here (it only calls the platform); False when it failed."""
+        self.flush_hits()
         task = self._task(node, components, key)
         task = dataclasses.replace(task, lineage=self._lineage(node))
         started = time.monotonic()
