@@ -2,14 +2,13 @@
 in ``FILE.py[:NAME]``.
 
 A Python file is loaded as a module of its own (its folder on ``sys.path``, so it imports
-the project's other modules); its functions and the project's modules it uses are sent to
-Dask workers by value, so workers need the same packages installed, not the project's
-files.
+the project's other modules); its functions and the project's modules they use are sent
+to Dask workers by value (``worker.Code``), so workers need the same packages installed,
+not the project's files.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import re
 import sys
@@ -18,6 +17,7 @@ from typing import Any, TypeVar
 
 from shipway.errors import InvalidInput, NotFound
 from shipway.runner.flow import Pipeline
+from shipway.runner.keys import PROJECTS
 
 T = TypeVar("T")
 
@@ -80,6 +80,7 @@ def _relative(path: Path, root: Path) -> str:
 
 def _module(path: Path) -> Any:
     folder = str(path.parent)
+    PROJECTS.add(str(path.parent.resolve()))  # its modules go to workers by value
     if folder not in sys.path:
         sys.path.insert(0, folder)
     name = f"_shipway_pipeline_{re.sub(r'[^A-Za-z0-9_]', '_', path.stem)}"
@@ -95,22 +96,4 @@ def _module(path: Path) -> Any:
         raise InvalidInput(
             f"loading {path.name} failed: {type(exc).__name__}: {exc}", details={"file": str(path)}
         ) from exc
-    _send_by_value(module, path.parent)
     return module
-
-
-def _send_by_value(module: object, project: Path) -> None:
-    """Workers get the loaded module and the project's modules by value (cloudpickle), so
-    they need not have the project's files."""
-    try:
-        import cloudpickle
-    except ImportError:
-        return
-    from shipway.runner.keys import in_project
-
-    root = str(project.resolve())
-    for candidate in list(sys.modules.values()):
-        if in_project(getattr(candidate, "__file__", None), root):
-            with contextlib.suppress(ValueError):
-                cloudpickle.register_pickle_by_value(candidate)
-    cloudpickle.register_pickle_by_value(module)

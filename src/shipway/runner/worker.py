@@ -66,6 +66,7 @@ class Code:
     def __init__(self, fn: Callable[..., Any]) -> None:
         import cloudpickle
 
+        _by_value(fn, cloudpickle)
         self.fn = fn
         self.data = cloudpickle.dumps(fn)
 
@@ -74,6 +75,26 @@ class Code:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
+
+
+def _by_value(fn: Callable[..., Any], cloudpickle: Any) -> None:
+    """Send the function's module and the project's modules beside it by value: a project
+    folder (the module's, outside the Python installation) need not exist on a worker."""
+    import sys
+
+    from shipway.runner.keys import PROJECTS, in_project
+
+    module = sys.modules.get(getattr(fn, "__module__", "") or "")
+    file = getattr(module, "__file__", None)
+    if module is None or not file:
+        return
+    root = str(Path(file).resolve().parent)
+    if root not in PROJECTS:
+        return  # not from a loaded pipeline file: an installed package workers import
+    for candidate in list(sys.modules.values()):
+        if in_project(getattr(candidate, "__file__", None), root):
+            with contextlib.suppress(ValueError):
+                cloudpickle.register_pickle_by_value(candidate)
 
 
 def _code_from(data: bytes) -> Code:
