@@ -17,6 +17,7 @@ from bench import (
     mlflow_compat,
     models,
     monitoring,
+    pipelines,
     search,
     serving,
     startup,
@@ -35,6 +36,7 @@ SUITES = {
     "startup": startup,
     "ui": ui,
     "mlflow_compat": mlflow_compat,
+    "pipelines": pipelines,
 }
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 

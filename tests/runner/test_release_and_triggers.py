@@ -232,3 +232,47 @@ def test_an_unknown_retrain_pipeline_fails_the_action_with_its_reason(
             "churn",
             contract.replace("{pipeline: nope}", "{pipeline: nope, command: 'true'}"),
         )
+
+
+def test_shipway_server_runs_a_run_queued_over_its_api(
+    local_project: Project, retrain_project: Path, on_cluster: Any
+) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    client = local_project.client
+    client.pipelines.register("churn-retrain", "retrain.py", str(retrain_project))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    home = str(client.settings.home)
+    env = {**os.environ, "SHIPWAY_SCHEDULER_INTERVAL": "0.5", "SHIPWAY_MONITOR_INTERVAL": "0"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "shipway", "server", "--home", home, "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        remote = sw.Client(f"http://127.0.0.1:{port}", settings=client.settings)
+        wait_for(lambda: _up(remote), 60)
+        queued = remote.pipelines.request_run("churn-retrain", params={"kind": "weak"})
+        assert queued.status == "queued" and queued.trigger == "api"
+        wait_for(lambda: remote.pipelines.get_run(queued.id).status in ("finished", "failed"))
+        done = remote.pipelines.get_run(queued.id)
+        assert done.status == "finished", (done.outcome, done.error)
+        assert done.run_id and remote.get_run(done.run_id).tags["shipway.trigger"] == "api"
+        remote.close()
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _up(client: sw.Client) -> bool:
+    try:
+        client.pipelines.list_pipelines()
+    except sw.ShipwayError:
+        return False
+    return True

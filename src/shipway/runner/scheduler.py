@@ -44,7 +44,7 @@ class PipelineScheduler:
         self.settings = settings
         self.interval = interval
         self.clock = clock
-        self.client = client or Client(settings=settings)
+        self.client = client or Client("", settings=settings)  # this home, in-process
         self.running: dict[str, threading.Thread] = {}  # pipeline -> its run's thread
         self.started: list[int] = []  # the runs this scheduler started, in order
         self._lock = threading.Lock()
