@@ -30,6 +30,7 @@ if _typing.TYPE_CHECKING:
     from shipway.runner import (
         Pipeline,
         Sweep,
+        add_dataset,
         current_step,
         dataset,
         gates,
@@ -52,6 +53,7 @@ __all__ = [
     "Sweep",
     "__version__",
     "active_run",
+    "add_dataset",
     "current_step",
     "dataset",
     "gates",
@@ -79,6 +81,7 @@ _LAZY = {
     "Page": "shipway.records",
     "Run": "shipway.records",
     "Pipeline": "shipway.runner",
+    "add_dataset": "shipway.runner",
     "current_step": "shipway.runner",
     "dataset": "shipway.runner",
     "gates": "shipway.runner",

@@ -298,3 +298,53 @@ def test_pipeline_steps_called_outside_a_pipeline_are_plain_functions(project: P
     assert module.best([0.5, 0.9], [1, 2]) == {"C": 2, "accuracy": 0.9, "all": [0.5, 0.9]}
     with pytest.raises(InvalidInput, match="only available inside a running pipeline step"):
         sw.current_step()
+
+
+DERIVED = """
+import shipway as sw
+
+
+@sw.step
+def make(raw):
+    frame = raw.to_pandas()
+    frame["petal_area"] = frame["petal length (cm)"] * frame["petal width (cm)"]
+    frame.to_csv(sw.current_step().out / "features.csv", index=False)
+
+
+@sw.step
+def train(features):
+    from sklearn.tree import DecisionTreeClassifier
+
+    frame = features.to_pandas()
+    X = frame.drop(columns=["target"])
+    return DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, frame["target"])
+
+
+@sw.step
+def example(features):
+    return features.to_pandas().drop(columns=["target"]).head(3)
+
+
+@sw.pipeline(name="derived")
+def derived():
+    features = sw.add_dataset(make(sw.dataset("iris")), "iris-features")
+    sw.register(train(features), "iris-tree", input_example=example(features))
+"""
+
+
+def test_a_step_outputs_a_dataset_version_that_a_registered_model_lists_in_its_lineage(
+    home: sw.Client, tmp_path: Path, dask_client: Any
+) -> None:
+    folder = tmp_path / "derived"
+    folder.mkdir()
+    (folder / "pipeline.py").write_text(DERIVED)
+    pipe = load("pipeline.py", folder)
+    first = pipe.run(client=home, dask=dask_client)
+    assert first.step("add-dataset").detail == "iris-features@1 from add-dataset"
+    version = home.datasets.get("iris-features")
+    assert version.version == 1 and version.file_count == 1
+    lineage = str(home.get_lineage("iris-tree", 1))
+    assert "iris-features@1" in lineage and "iris@1" in lineage
+    again = pipe.run(client=home, dask=dask_client)
+    assert {s.status for s in again.steps} == {"cached"}
+    assert [v.version for v in home.datasets.versions("iris-features")] == [1]

@@ -14,7 +14,7 @@ if _typing.TYPE_CHECKING:
     from shipway.runner.execute import PipelineFailed, PipelineResult, StepResult, StepStatus
     from shipway.runner.flow import Pipeline, pipeline
     from shipway.runner.load import load
-    from shipway.runner.release import gates, promote, register
+    from shipway.runner.release import add_dataset, gates, promote, register
     from shipway.runner.sweeps import Sweep, SweepFailed, SweepResult, Trial, sweep
     from shipway.runner.worker import StepContext, current_step
 
@@ -33,6 +33,7 @@ _LAZY = {
     "Pipeline": "flow",
     "pipeline": "flow",
     "load": "load",
+    "add_dataset": "release",
     "gates": "release",
     "promote": "release",
     "register": "release",
@@ -60,6 +61,7 @@ __all__ = [
     "SweepFailed",
     "SweepResult",
     "Trial",
+    "add_dataset",
     "current_step",
     "dataset",
     "gates",

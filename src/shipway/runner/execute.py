@@ -476,6 +476,7 @@ class _Driver:
             components=components,
             cache=node.step.cache,
             project=str(self.keys.project),
+            builtin=node.step.builtin,
         )
 
     def _hit(self, node: Node, key: str, entry: Any) -> None:
@@ -543,6 +544,9 @@ class _Driver:
             current = stack.pop()
             for d in current.datasets():
                 found[d.ref] = self.keys.datasets[d.ref]
+            made = self.outputs.get(current.name, {}).get("dataset")
+            if made:  # a version an sw.add_dataset step made upstream
+                found[made] = DatasetRef(made, "")
             stack.extend(current.upstream())
         return sorted(found.values(), key=lambda d: d.ref)
 

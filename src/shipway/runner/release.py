@@ -14,9 +14,10 @@ ends "promoted cancer v4 to production", "cancer v4 not promoted: gates failed (
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from shipway.errors import PromotionRefused
+from shipway.errors import InvalidInput, PromotionRefused
 from shipway.runner.define import DatasetInput, Node, Step
 from shipway.runner.worker import current_step
 
@@ -75,6 +76,22 @@ def _promote(
     return {**version, "promoted": True, "promotion": promotion.id}
 
 
+def _add_dataset(files: Any, name: str, message: str = "") -> dict[str, Any]:
+    context = current_step()
+    from shipway.client.datasets import add
+
+    if not isinstance(files, Path):
+        raise InvalidInput(
+            f"sw.add_dataset takes a step that outputs files (a returned path or the step's "
+            f"out folder), not a {type(files).__name__}"
+        )
+    handle = add(name, files, message=message or f"pipeline step {context.step}",
+                 client=context.run.client)  # fmt: skip
+    context.detail = f"{handle.ref} from {context.step}"
+    return {"dataset": handle.ref, "digest": handle.manifest_digest}
+
+
+_ADD_DATASET = Step(_add_dataset, name="add-dataset", builtin="add_dataset")
 _REGISTER = Step(_register, name="register", builtin="register")
 _GATES = Step(_gates, name="gates", builtin="gates", cache=False)
 _PROMOTE = Step(_promote, name="promote", builtin="promote", cache=False)
@@ -94,6 +111,14 @@ def register(
     signature; ``holdout`` (``sw.dataset(...)``) is linked as the holdout data the
     contract's gates evaluate on. Cached: the same model bytes are not registered twice."""
     node: Node = _REGISTER(model, name, input_example, description, holdout)
+    return node
+
+
+def add_dataset(files: Node, name: str, *, message: str = "") -> Node:
+    """A step that snapshots an upstream step's files as the next version of dataset
+    ``name`` (unchanged content keeps the latest version). Steps that take it get the
+    version's handle; a model registered downstream lists it in its lineage."""
+    node: Node = _ADD_DATASET(files, name, message)
     return node
 
 

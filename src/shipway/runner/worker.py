@@ -137,6 +137,7 @@ class StepTask:
     components: dict[str, Any]
     cache: bool
     project: str = ""  # the folder the pipeline was defined in (shell stages run there)
+    builtin: str | None = None  # a release step the driver runs
     lineage: list[DatasetRef] = dataclasses.field(default_factory=list)  # release steps
 
 
@@ -241,6 +242,8 @@ def execute(task: StepTask, client: Any = None) -> dict[str, Any]:
             output = store_output(client, run.id, value, out, work)
             if context.detail:
                 output["detail"] = context.detail
+            if isinstance(value, dict) and task.builtin == "add_dataset":
+                output["dataset"] = value["dataset"]  # where downstream steps read it
             run.log_metric("shipway.duration_s", duration_ms / 1000)
             _log_file(run, log_path)
             if task.cache:
@@ -310,6 +313,10 @@ def _dataset_refs(arguments: dict[str, Any]) -> list[DatasetRef]:
 
 def _resolve(client: Any, value: Any, work: Path) -> Any:
     if isinstance(value, OutputRef):
+        if value.output.get("dataset"):  # an sw.add_dataset step: the version's handle
+            from shipway.client.datasets import get
+
+            return get(value.output["dataset"], client=client)
         return fetch_output(client, value.output, work)
     if isinstance(value, DatasetRef):
         from shipway.client.datasets import get
