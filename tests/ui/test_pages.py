@@ -506,6 +506,8 @@ def test_artifacts_are_previewed_and_nothing_in_them_runs(tab: Page, server: str
     open_file("picture.png")
     image = page.locator("img.artifact")
     expect(image).to_be_visible()
+    # visible is not loaded: wait for the image to finish loading (a race on a busy machine)
+    page.wait_for_function("document.querySelector('img.artifact').complete")
     assert page.evaluate("document.querySelector('img.artifact').naturalWidth") == 1
     open_file("evil.svg")  # shown as an image: its scripts never run
     expect(page.locator("img.artifact")).to_be_visible()
