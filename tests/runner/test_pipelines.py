@@ -348,3 +348,17 @@ def test_a_step_outputs_a_dataset_version_that_a_registered_model_lists_in_its_l
     again = pipe.run(client=home, dask=dask_client)
     assert {s.status for s in again.steps} == {"cached"}
     assert [v.version for v in home.datasets.versions("iris-features")] == [1]
+
+
+def test_the_runner_names_stay_the_functions_once_every_module_is_loaded() -> None:
+    import importlib
+    import pkgutil
+    import types
+
+    import shipway.runner as runner
+
+    for module in pkgutil.iter_modules(runner.__path__):
+        importlib.import_module(f"shipway.runner.{module.name}")
+    for name in runner.__all__:  # no submodule shadows a public name
+        assert not isinstance(getattr(runner, name), types.ModuleType), name
+    assert callable(sw.sweep) and callable(sw.pipeline) and callable(sw.add_dataset)

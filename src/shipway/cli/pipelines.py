@@ -324,7 +324,7 @@ def sweep(
 
     Example: shipway sweep sweep.py --trials 32 --sampler random
     """
-    from shipway.runner.load import load_object
+    from shipway.runner.loading import load_object
     from shipway.runner.sweeps import Sweep
 
     found = load_object(source, Sweep, "an sw.Sweep")

@@ -13,7 +13,7 @@ if _typing.TYPE_CHECKING:
     from shipway.runner.define import DatasetInput, Node, Step, dataset, step
     from shipway.runner.execute import PipelineFailed, PipelineResult, StepResult, StepStatus
     from shipway.runner.flow import Pipeline, pipeline
-    from shipway.runner.load import load
+    from shipway.runner.loading import load
     from shipway.runner.release import add_dataset, gates, promote, register
     from shipway.runner.sweeps import Sweep, SweepFailed, SweepResult, Trial, sweep
     from shipway.runner.worker import StepContext, current_step
@@ -32,7 +32,7 @@ _LAZY = {
     "StepStatus": "execute",
     "Pipeline": "flow",
     "pipeline": "flow",
-    "load": "load",
+    "load": "loading",
     "add_dataset": "release",
     "gates": "release",
     "promote": "release",

@@ -29,7 +29,7 @@ _LIBRARY_ROOTS = tuple(
     for p in {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
     | {sys.prefix, sys.base_prefix}
 )
-PROJECTS: set[str] = set()  # the folders pipeline files were loaded from (load.py)
+PROJECTS: set[str] = set()  # the folders pipeline files were loaded from (loading.py)
 _file_cache: dict[str, tuple[int, int, str]] = {}
 
 

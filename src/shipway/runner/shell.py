@@ -122,7 +122,8 @@ def load_yaml(path: Path) -> Pipeline:
     import yaml
 
     try:
-        spec = yaml.safe_load(path.read_text())
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when there
+        spec = yaml.load(path.read_text(), Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise InvalidInput(f"{path.name} is not valid YAML: {exc}") from None
     if not isinstance(spec, dict) or not isinstance(spec.get("stages"), dict) or not spec["stages"]:
