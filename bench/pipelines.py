@@ -5,14 +5,15 @@
   status`, whole commands, median of 7 — against the same pipeline as a `dvc.yaml` with
   `dvc repro` and `dvc status` (DVC 3.67.1 from its own environment, `.bench/dvc-venv`,
   made on the first run);
-- 16 sweep trials of a random forest (100 trees, 3-fold cross-validation on the breast
-  cancer data) on a 2-worker LocalCluster, against the same 16 trials called one after
-  the other in one process; once with the cluster already running, once including its
-  start. And the cost per trial with a no-op objective (Optuna's ask and tell, the trial's
-  run, its params and metric, the Dask round trip) against a bare Dask submit and result
-  of the same no-op;
+- 16 sweep trials of a random forest (300 trees, 3-fold cross-validation on the breast
+  cancer data: about a second each) on a 2-worker LocalCluster, against the same 16
+  trials called one after the other in one process; once with the cluster already
+  running, once including its start. And the cost per trial with a no-op objective
+  (Optuna's ask and tell, the trial's run, its params and metric, the Dask round trip)
+  against a bare Dask submit and result of the same no-op;
 - `shipway predict` of a Parquet file of 5,000,000 rows x 30 columns with the breast
-  cancer pipeline (scaler + logistic regression), into a folder of parts, against one
+  cancer pipeline (scaler + logistic regression), into a folder of parts (the default
+  LocalCluster: one worker process, 2 threads; its start included), against one
   pandas process doing read_parquet -> predict -> to_parquet on the same file; the peak
   memory (RSS of the whole process tree, sampled every 50 ms) of both, and of shipway on
   20,000,000 rows (`BENCH_BATCH_ROWS`, `BENCH_BATCH_BIG` change the sizes).
@@ -125,7 +126,7 @@ def forest(max_depth: int | None, min_samples_leaf: int) -> float:
 
     X, y = load_breast_cancer(return_X_y=True)
     model = RandomForestClassifier(
-        n_estimators=100, max_depth=max_depth, min_samples_leaf=min_samples_leaf, random_state=0
+        n_estimators=300, max_depth=max_depth, min_samples_leaf=min_samples_leaf, random_state=0
     )
     return float(cross_val_score(model, X, y, cv=3).mean())
 

@@ -415,7 +415,13 @@ def predict(
             help="An existing Dask scheduler (default: a LocalCluster).", show_default=False
         ),
     ] = None,
-    workers: Annotated[int, typer.Option(help="Workers of the LocalCluster.", min=1)] = 2,
+    workers: Annotated[
+        int, typer.Option(help="Threads (or --processes) of the LocalCluster.", min=1)
+    ] = 2,
+    processes: Annotated[
+        bool,
+        typer.Option("--processes", help="Worker processes, for models that hold the GIL."),
+    ] = False,
     home: Home = None,
     tracking_uri: Uri = None,
     json: Json = False,
@@ -451,6 +457,7 @@ def predict(
             client=client,
             scheduler=scheduler,
             workers=workers,
+            processes=processes,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     if json:

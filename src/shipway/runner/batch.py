@@ -264,20 +264,21 @@ def score_part(task: ScoreTask) -> dict[str, Any]:
             f"a worker ({worker_address()}) cannot read {task.part.file}: {exc}; workers need "
             "the input (for s3://, AWS credentials in their environment)"
         ) from None
-    frame = table.to_pandas()
+    frame = _frame(table, model, task.keep_columns)
     n = len(frame)
     rows = np.arange(n, dtype=np.int64) + task.part.first_row
-    good, bad = _split(model, frame)
+    prepared, bad = _check(model, frame)
+    good = np.ones(n, dtype=bool)
+    good[[i for i, _ in bad]] = False
     out_fs, out_root = filesystem(task.output, task.s3_endpoint)
     name = f"part-{task.part.index:05d}.parquet"
     reasons: dict[str, int] = {}
-    if len(good):
-        prepared = model.prepare(frame.iloc[good])
+    if prepared is not None and len(prepared):
         predictions = np.asarray(model.predict(prepared))
         columns: dict[str, Any] = {"_row": pa.array(rows[good])}
         if task.keep_columns:  # the model's columns as it took them, the others as read
             converted = pa.Table.from_pandas(prepared, preserve_index=False)
-            kept = table.take(pa.array(good))
+            kept = table.filter(pa.array(good)) if bad else table
             for field in kept.schema.names:
                 source = converted if field in converted.schema.names else kept
                 columns[field] = source.column(field)
@@ -290,7 +291,7 @@ def score_part(task: ScoreTask) -> dict[str, Any]:
                 columns[f"proba_{label}"] = pa.array(probabilities[:, i])
         _write(pq, pa.table(columns), out_fs, f"{out_root}/{name}")
         if task.log:
-            _log(task, model, prepared, predictions, probabilities, good, np)
+            _log(task, prepared, predictions, probabilities, np)
     if bad:
         rej_fs, rej_root = filesystem(task.rejected, task.s3_endpoint)
         index = [i for i, _ in bad]
@@ -307,7 +308,7 @@ def score_part(task: ScoreTask) -> dict[str, Any]:
     return {
         "part": task.part.index,
         "rows": n,
-        "predicted": len(good),
+        "predicted": n - len(bad),
         "rejected": len(bad),
         "reasons": reasons,
         "seconds": time.monotonic() - started,
@@ -331,10 +332,23 @@ def _array(values: Any, pa: Any) -> Any:
     return pa.array(values)
 
 
-def _split(model: Any, frame: Any) -> tuple[list[int], list[tuple[int, str]]]:
-    """Row positions that fit the signature, and the others with the reason; one check for
-    a clean frame, bisection down to the bad rows otherwise."""
-    good: list[int] = []
+def _frame(table: Any, model: Any, keep: bool) -> Any:
+    """The partition as a DataFrame: only the model's columns unless all are kept."""
+    names = [c.name for c in model.signature.columns] if model.signature else []
+    if names and not keep and all(n in table.schema.names for n in names):
+        table = table.select(names)
+    return table.to_pandas()
+
+
+def _check(model: Any, frame: Any) -> tuple[Any, list[tuple[int, str]]]:
+    """(the model's input for the rows that fit its signature, the other rows' positions
+    with the reason). A clean frame costs one check, whose result is the input; a frame
+    with bad rows is bisected down to them, then the rest is prepared once."""
+    try:
+        return model.prepare(frame), []
+    except SchemaError as exc:
+        if (exc.details or {}).get("missing"):
+            raise  # a column is missing: every row would be rejected for it
     bad: list[tuple[int, str]] = []
     stack = [(0, len(frame))]
     while stack:
@@ -344,30 +358,23 @@ def _split(model: Any, frame: Any) -> tuple[list[int], list[tuple[int, str]]]:
         try:
             model.prepare(frame.iloc[lo:hi])
         except SchemaError as exc:
-            if (exc.details or {}).get("missing"):
-                raise  # a column is missing: every row would be rejected for it
             if hi - lo == 1:
                 bad.append((lo, exc.message))
                 continue
             mid = (lo + hi) // 2
             stack.append((mid, hi))
             stack.append((lo, mid))
-            continue
-        good.extend(range(lo, hi))
-    good.sort()
     bad.sort()
-    return good, bad
+    if len(bad) == len(frame):
+        return None, bad
+    import numpy as np
+
+    keep = np.ones(len(frame), dtype=bool)
+    keep[[b for b, _ in bad]] = False
+    return model.prepare(frame.iloc[keep]), bad
 
 
-def _log(
-    task: ScoreTask,
-    model: Any,
-    prepared: Any,
-    predictions: Any,
-    probabilities: Any,
-    good: list[int],
-    np: Any,
-) -> None:
+def _log(task: ScoreTask, prepared: Any, predictions: Any, probabilities: Any, np: Any) -> None:
     """The partition as one segment of the model's prediction log (arm ``batch``)."""
     import tempfile
 
@@ -429,11 +436,15 @@ def predict(
     tracking_uri: str | None = None,
     scheduler: str | None = None,
     workers: int = 2,
+    processes: bool = False,
     dask: Any = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BatchReport:
     """Score ``input`` (a file or folder of Parquet/CSV, local or ``s3://``, or a dataset
-    ``NAME[@VERSION]``) with the model at ``model_uri``; see the module doc."""
+    ``NAME[@VERSION]``) with the model at ``model_uri``; see the module doc. The local
+    cluster runs ``workers`` threads in one worker process (reading, predicting and writing
+    release the GIL, and the model loads once); ``processes=True`` makes them processes,
+    for models whose predict holds the GIL."""
     from shipway.runner.execute import _Cluster, _loopback, _open_client
 
     started = time.monotonic()
@@ -492,7 +503,7 @@ def predict(
         )
         for part in partitions
     ]
-    cluster = _Cluster(scheduler, workers, [], dask)
+    cluster = _Cluster(scheduler, workers, [], dask, processes=processes)
     results: list[dict[str, Any]] = []
     try:
         dask_client = cluster.dask()

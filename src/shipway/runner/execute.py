@@ -202,10 +202,18 @@ class _Cluster:
     """The Dask client, started at the first task that needs one."""
 
     def __init__(
-        self, scheduler: str | None, workers: int, nodes: list[Node], existing: Any = None
+        self,
+        scheduler: str | None,
+        workers: int,
+        nodes: list[Node],
+        existing: Any = None,
+        processes: bool = True,
     ) -> None:
         self.scheduler = scheduler
         self.workers = workers
+        # worker processes for Python code holding the GIL (steps, trials); threads in one
+        # worker for work that releases it (batch scoring: Arrow, NumPy), which start at once
+        self.processes = processes
         self.resources: dict[str, float] = {}
         for node in nodes:
             for name, amount in node.step.resources.items():
@@ -228,9 +236,9 @@ class _Cluster:
                 self.client = distributed.Client(self.scheduler, timeout="20s")
             else:
                 self.cluster = distributed.LocalCluster(
-                    n_workers=self.workers,
-                    threads_per_worker=1,
-                    processes=True,
+                    n_workers=self.workers if self.processes else 1,
+                    threads_per_worker=1 if self.processes else self.workers,
+                    processes=self.processes,
                     dashboard_address=":0",  # a free port: never a clash with another cluster
                     resources=self.resources or None,
                 )
