@@ -247,3 +247,20 @@ def test_the_cli_reports_rejected_rows_and_exits_1(
         timeout=120,
     )
     assert nope.returncode == 2 and "neither a file or folder here" in nope.stderr
+
+
+def test_a_malformed_csv_line_is_a_clear_error_naming_its_place(
+    home: sw.Client, cancer: tuple[pd.DataFrame, Any], dask_client: Any, tmp_path: Path
+) -> None:
+    X, _ = cancer
+    X.head(50).to_csv(tmp_path / "in.csv", index=False)
+    with (tmp_path / "in.csv").open("a") as f:
+        f.write("1,2,3\n")  # 3 fields where the header has 30
+    with pytest.raises(InvalidInput, match=r"bytes \d+-\d+ of .*in.csv cannot be read"):
+        predict(
+            "models:/cancer/1",
+            str(tmp_path / "in.csv"),
+            str(tmp_path / "out"),
+            client=home,
+            dask=dask_client,
+        )

@@ -8,6 +8,7 @@ leaves the run "running", which is the truth as far as anyone can know.
 from __future__ import annotations
 
 import atexit
+import contextvars
 import os
 import sys
 import tempfile
@@ -295,7 +296,17 @@ def _log_capture(run: ActiveRun, diff: bytes | None, env: Any) -> None:
             run.client.backend.log_artifact(run.id, path, "_shipway")
 
 
+# the run of the pipeline step or sweep trial this thread is running (a Dask worker runs
+# several at once in its threads); it comes before the process's stack of started runs
+step_run: contextvars.ContextVar[ActiveRun | None] = contextvars.ContextVar(
+    "shipway_step_run", default=None
+)
+
+
 def active_run() -> ActiveRun | None:
+    own = step_run.get()
+    if own is not None:
+        return own
     with _stack_lock:
         return _stack[-1] if _stack else None
 

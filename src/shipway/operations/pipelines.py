@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
-from shipway.errors import InvalidInput
+from shipway.errors import Conflict, InvalidInput
 from shipway.operations.declare import op
 from shipway.operations.types import Limit, Name, Number
 from shipway.records import CachedStep, Pipeline, PipelineRun, Schedule
@@ -91,7 +91,7 @@ class Pipelines(Protocol):
         """
         ...
 
-    @op("POST", "/pipelines/{name}/runs/started", role=DS, status=201)
+    @op("POST", "/pipelines/{name}/runs/started", role=DS, status=201, errors=(Conflict,))
     def start_run(
         self,
         name: str,

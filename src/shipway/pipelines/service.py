@@ -23,7 +23,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from shipway.errors import InvalidInput, MissingDependency, NotFound
+from shipway.errors import Conflict, InvalidInput, MissingDependency, NotFound
 from shipway.records import (
     PIPELINE_RUN_STATUSES,
     PIPELINE_TRIGGERS,
@@ -376,11 +376,13 @@ class PipelineService:
                         f"pipeline run #{queued} is not a queued run of {name!r} "
                         f"(it is {found.status}, of {found.pipeline!r})"
                     )
-                conn.execute(
+                claimed = conn.execute(  # only if still queued: two starters, one wins
                     pipeline_runs.update()
-                    .where(pipeline_runs.c.id == queued)
+                    .where(pipeline_runs.c.id == queued, pipeline_runs.c.status == "queued")
                     .values(status="running", run_id=run_id, started_at=now)
                 )
+                if claimed.rowcount != 1:
+                    raise Conflict(f"pipeline run #{queued} was started by another process")
                 number = queued
             else:
                 result = conn.execute(
@@ -564,11 +566,18 @@ class PipelineService:
                     detail = {"schedule": row.id, "dataset": f"{row.spec}@{latest}"}
                     changes = {"last_fired": now, "seen": latest}
                     trigger = "dataset"
-                conn.execute(
+                c = pipeline_schedules.c
+                fired = conn.execute(  # only if no other scheduler fired it meanwhile
                     pipeline_schedules.update()
-                    .where(pipeline_schedules.c.id == row.id)
+                    .where(c.id == row.id, c.seen == row.seen)
+                    .where(
+                        c.last_fired.is_(None) if row.last_fired is None
+                        else c.last_fired == row.last_fired
+                    )
                     .values(**changes)
-                )
+                )  # fmt: skip
+                if fired.rowcount != 1:
+                    continue
                 number = queue_run(
                     conn, row.name, trigger, detail, self.actor, orjson.loads(row.params)
                 )

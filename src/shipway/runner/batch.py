@@ -31,7 +31,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shipway.errors import ConnectionFailed, InvalidInput, NotFound, SchemaError, ShipwayError
+from shipway.errors import (
+    ConnectionFailed,
+    InvalidInput,
+    JobFailed,
+    NotFound,
+    SchemaError,
+    ShipwayError,
+)
 from shipway.runner.worker import client_for, worker_address
 
 DEFAULT_PARTITION_ROWS = 500_000
@@ -242,9 +249,11 @@ def _read(task: ScoreTask, model: Any) -> Any:
     with fs.open_input_file(path) as f:
         f.seek(task.part.start)
         data = f.read(task.part.end - task.part.start)
-    taken = {c.name for c in model.signature.columns} if model.signature else set()
-    header = pacsv.read_csv(pa.py_buffer(task.header)).schema.names
-    text = {n: pa.string() for n in header if n not in taken}
+    text: dict[str, Any] = {}
+    if model.signature is not None and model.signature.columns:
+        taken = {c.name for c in model.signature.columns}
+        header = pacsv.read_csv(pa.py_buffer(task.header)).schema.names
+        text = {n: pa.string() for n in header if n not in taken}
     options = pacsv.ConvertOptions(column_types=text)
     return pacsv.read_csv(pa.py_buffer(task.header + data), convert_options=options)
 
@@ -257,9 +266,12 @@ def score_part(task: ScoreTask) -> dict[str, Any]:
 
     started = time.monotonic()
     model = _loaded(task)
+    where = _describe(task.part)
     try:
         table = _read(task, model)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
+        if not isinstance(exc, OSError):  # ArrowInvalid: a malformed CSV line, bad Parquet
+            raise InvalidInput(f"{where} cannot be read: {exc}") from None
         raise ConnectionFailed(
             f"a worker ({worker_address()}) cannot read {task.part.file}: {exc}; workers need "
             "the input (for s3://, AWS credentials in their environment)"
@@ -274,7 +286,10 @@ def score_part(task: ScoreTask) -> dict[str, Any]:
     name = f"part-{task.part.index:05d}.parquet"
     reasons: dict[str, int] = {}
     if prepared is not None and len(prepared):
-        predictions = np.asarray(model.predict(prepared))
+        try:
+            predictions = np.asarray(model.predict(prepared))
+        except Exception as exc:
+            raise JobFailed(f"the model failed on {where}: {type(exc).__name__}: {exc}") from None
         columns: dict[str, Any] = {"_row": pa.array(rows[good])}
         if task.keep_columns:  # the model's columns as it took them, the others as read
             converted = pa.Table.from_pandas(prepared, preserve_index=False)
@@ -318,10 +333,19 @@ def score_part(task: ScoreTask) -> dict[str, Any]:
 def _write(pq: Any, table: Any, fs: Any, path: str) -> None:
     """Write a part atomically: a temporary name, then renamed (S3 puts are atomic)."""
     parent = path.rsplit("/", 1)[0]
-    fs.create_dir(parent, recursive=True)
-    tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
-    pq.write_table(table, tmp, filesystem=fs, compression="zstd")
-    fs.move(tmp, path)
+    try:
+        fs.create_dir(parent, recursive=True)
+        tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
+        pq.write_table(table, tmp, filesystem=fs, compression="zstd")
+        fs.move(tmp, path)
+    except OSError as exc:
+        raise ConnectionFailed(f"cannot write {path}: {exc}") from None
+
+
+def _describe(part: Part) -> str:
+    if part.row_groups:
+        return f"row groups {part.row_groups[0]}-{part.row_groups[-1]} of {part.file}"
+    return f"bytes {part.start}-{part.end} of {part.file}"
 
 
 def _array(values: Any, pa: Any) -> Any:
@@ -461,7 +485,9 @@ def predict(
     version = client.registry.resolve(model_uri)
     pinned = f"models:/{version.name}/{version.version}"
     endpoint = client.settings.s3_endpoint_url
-    source = _input_path(client, input)
+    source = _local(_input_path(client, input))
+    output = _local(output)
+    rejected = _local(rejected) if rejected else None
     if source != input and scheduler and not _loopback(scheduler):
         raise InvalidInput(
             f"dataset {input!r} is materialized on this machine, where workers of {scheduler} "
@@ -529,7 +555,7 @@ def predict(
             reasons[reason] = reasons.get(reason, 0) + count
     rejected_rows = sum(r["rejected"] for r in results)
     if single:
-        _assemble(parts_dir, output, endpoint)
+        _assemble(parts_dir, output, endpoint, sum(1 for r in results if r["predicted"]))
     report = BatchReport(
         model=version.name,
         version=version.version,
@@ -548,6 +574,11 @@ def predict(
     return report
 
 
+def _local(path: str) -> str:
+    """A local path made absolute here, so workers started elsewhere write where meant."""
+    return path if path.startswith("s3://") else str(Path(path).expanduser().resolve())
+
+
 def _input_path(client: Any, given: str) -> str:
     """A path or URI as it is; a dataset ``NAME[@VERSION]`` as its files on this machine."""
     if given.startswith("s3://") or Path(given).exists():
@@ -564,6 +595,7 @@ def _input_path(client: Any, given: str) -> str:
 
 def _check_columns(client: Any, uri: str, fs: Any, file: str, fmt: str) -> None:
     """Refuse an input that lacks a column of the model's signature before any work."""
+    import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
@@ -576,7 +608,8 @@ def _check_columns(client: Any, uri: str, fs: Any, file: str, fmt: str) -> None:
         if fmt == "parquet":
             names = pq.ParquetFile(f).schema_arrow.names
         else:
-            names = pacsv.open_csv(f).schema.names
+            first = f.read(1 << 20).split(b"\n", 1)[0] + b"\n"  # the header line alone
+            names = pacsv.read_csv(pa.py_buffer(first)).schema.names
     missing = [c.name for c in signature.columns if c.name not in names]
     if missing:
         raise SchemaError(
@@ -595,7 +628,7 @@ def _remove(fs: Any, path: str) -> None:
         fs.delete_file(path)
 
 
-def _assemble(parts: str, output: str, endpoint: str) -> None:
+def _assemble(parts: str, output: str, endpoint: str, expected: int) -> None:
     """The parts as one file, streamed part by part (memory: one part), then removed."""
     import pyarrow.csv as pacsv
     import pyarrow.fs as pafs
@@ -610,14 +643,21 @@ def _assemble(parts: str, output: str, endpoint: str) -> None:
         for f in fs.get_file_info(pafs.FileSelector(root))
         if f.path.endswith(".parquet") and not f.base_name.startswith(".")
     )
+    if len(files) != expected:
+        raise JobFailed(
+            f"{parts} holds {len(files)} part(s), {expected} were written: were the workers "
+            "writing somewhere else (another machine's folder)?"
+        )
     tmp = f"{out.rsplit('/', 1)[0]}/.tmp-{uuid.uuid4().hex}"
     writer: Any = None
+    stream: Any = None
     try:
         for file in files:
             table = pq.read_table(file, filesystem=fs)
             if writer is None:
                 if output.endswith(".csv"):
-                    writer = pacsv.CSVWriter(out_fs.open_output_stream(tmp), table.schema)
+                    stream = out_fs.open_output_stream(tmp)
+                    writer = pacsv.CSVWriter(stream, table.schema)
                 else:
                     writer = pq.ParquetWriter(tmp, table.schema, filesystem=out_fs)
             writer.write_table(table)
@@ -626,16 +666,22 @@ def _assemble(parts: str, output: str, endpoint: str) -> None:
 
             empty = pa.table({"_row": pa.array([], pa.int64())})
             if output.endswith(".csv"):
-                pacsv.write_csv(empty, out_fs.open_output_stream(tmp))
+                with out_fs.open_output_stream(tmp) as empty_stream:
+                    pacsv.write_csv(empty, empty_stream)
             else:
                 pq.write_table(empty, tmp, filesystem=out_fs)
         else:
             writer.close()
             writer = None
+            if stream is not None:
+                stream.close()  # a CSV's stream is the writer's to use, ours to close
+                stream = None
         out_fs.move(tmp, out)
     finally:
         if writer is not None:
             writer.close()
+        if stream is not None:
+            stream.close()
     fs.delete_dir(root)
     if isinstance(fs, pafs.LocalFileSystem):
         shutil.rmtree(root, ignore_errors=True)

@@ -233,7 +233,16 @@ class _Cluster:
                     "pipelines run on Dask: pip install 'shipway[pipelines]'"
                 ) from None
             if self.scheduler:
-                self.client = distributed.Client(self.scheduler, timeout="20s")
+                try:
+                    self.client = distributed.Client(self.scheduler, timeout="20s")
+                except OSError as exc:
+                    from shipway.errors import ConnectionFailed
+
+                    raise ConnectionFailed(
+                        f"cannot reach the Dask scheduler at {self.scheduler}: {exc}; is "
+                        "`dask scheduler` running there (or unset SHIPWAY_DASK_SCHEDULER "
+                        "for a LocalCluster)?"
+                    ) from None
             else:
                 self.cluster = distributed.LocalCluster(
                     n_workers=self.workers if self.processes else 1,
@@ -290,10 +299,11 @@ def run(
     values = pipeline.params(dict(params or {}))
     nodes = pipeline.nodes(values)
     keys = _Keys(client, pipeline, nodes)
+    source, project = _origin(pipeline)
     client.pipelines.register(
         pipeline.name,
-        pipeline.source or pipeline.name,
-        str(pipeline.project or os.getcwd()),
+        source,
+        project,
         experiment=pipeline.experiment,
         steps=_graph(nodes),
     )
@@ -303,21 +313,28 @@ def run(
         name=pipeline.name,
         tags={TAG_PIPELINE: pipeline.name, "shipway.trigger": trigger},
     )
-    record = client.pipelines.start_run(
-        pipeline.name,
-        run_id=parent.id,
-        trigger=trigger,
-        detail=dict(detail or {}),
-        params=plain,
-        queued=queued,
-    )
-    client.tracking.set_tags(parent.id, {TAG_PIPELINE_RUN: str(record.id)})
-    if plain:
-        client.tracking.log_params(parent.id, {k: canonical(v, what=k) for k, v in plain.items()})
+    try:
+        record = client.pipelines.start_run(
+            pipeline.name,
+            run_id=parent.id,
+            trigger=trigger,
+            detail=dict(detail or {}),
+            params=plain,
+            queued=queued,
+        )
+    except BaseException as exc:
+        with contextlib.suppress(Exception):
+            client.tracking.update_run(parent.id, status="failed", error=f"{exc}")
+        raise
     driver = _Driver(client, pipeline, nodes, keys, parent.id, record.id, location, force)
     driver.progress = progress
     cluster = _Cluster(scheduler, workers, nodes, dask)
     try:
+        client.tracking.set_tags(parent.id, {TAG_PIPELINE_RUN: str(record.id)})
+        if plain:
+            client.tracking.log_params(
+                parent.id, {k: canonical(v, what=k) for k, v in plain.items()}
+            )
         driver.loop(cluster)
         driver.flush_hits()
     except BaseException as exc:  # the driver itself failed (no cluster, interrupted)
@@ -350,6 +367,34 @@ def run(
     if failed:
         raise PipelineFailed(outcome, result)
     return result
+
+
+def _origin(pipeline: Pipeline) -> tuple[str, str]:
+    """(source, project) of a pipeline: as loaded, or the file that defines it (a
+    pipeline run from a script or a notebook), so a schedule can run it again."""
+    if pipeline.source and pipeline.project:
+        return pipeline.source, pipeline.project
+    import inspect
+
+    try:
+        file = inspect.getsourcefile(pipeline.fn)
+    except TypeError:
+        file = None
+    if not file or not Path(file).is_file():
+        return f"<no file>:{pipeline.fn.__name__}", str(pipeline.project or os.getcwd())
+    return f"{Path(file).name}:{pipeline.fn.__name__}", str(Path(file).resolve().parent)
+
+
+BATCH = 1000  # keys per lookup and hits per record (the operations' limit)
+
+
+def _lookup(client: Any, keys: list[str]) -> dict[str, Any]:
+    """The cache entries among ``keys``, a thousand keys per request."""
+    found: dict[str, Any] = {}
+    for start in range(0, len(keys), BATCH):
+        for entry in client.pipelines.lookup(keys[start : start + BATCH]):
+            found[entry.key] = entry
+    return found
 
 
 def _loopback(address: str) -> bool:
@@ -448,7 +493,7 @@ class _Driver:
         hits = {}
         if not self.force:
             wanted = [k for n, _, k in keyed if n.step.cache]
-            hits = {e.key: e for e in self.client.pipelines.lookup(wanted)} if wanted else {}
+            hits = _lookup(self.client, wanted)
         for node, components, key in keyed:
             if key in hits:
                 self._hit(node, key, hits[key])
@@ -507,12 +552,17 @@ class _Driver:
         pending, self.hits = self.hits, []
         if not pending:
             return
-        ids = self.client.pipelines.record_hits(
-            self.pipeline.name,
-            self.number,
-            self.parent,
-            [{"step": r.name, "key": r.key, "cached_from": r.cached_from} for r in pending],
-        )
+        ids: list[str] = []
+        for start in range(0, len(pending), BATCH):
+            ids += self.client.pipelines.record_hits(
+                self.pipeline.name,
+                self.number,
+                self.parent,
+                [
+                    {"step": r.name, "key": r.key, "cached_from": r.cached_from}
+                    for r in pending[start : start + BATCH]
+                ],
+            )
         for result, run_id in zip(pending, ids, strict=True):
             result.run_id = run_id
 
@@ -600,7 +650,7 @@ def status(
         known = [n for n in ready if all(u.name in outputs for u in n.upstream())]
         planned = [(n, keys.components(n, outputs)) for n in known]
         wanted = [key_of(c) for n, c in planned if n.step.cache]
-        hits = {e.key: e for e in client.pipelines.lookup(wanted)} if wanted else {}
+        hits = _lookup(client, wanted)
         for node, components in planned:
             key = key_of(components)
             if key in hits and node.step.cache:

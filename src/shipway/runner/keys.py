@@ -24,10 +24,10 @@ from blake3 import blake3
 
 from shipway.errors import InvalidInput
 
+# the Python installation's own folders (not sys.prefix: a project may live under /usr)
 _LIBRARY_ROOTS = tuple(
     str(Path(p).resolve())
     for p in {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-    | {sys.prefix, sys.base_prefix}
 )
 PROJECTS: set[str] = set()  # the folders pipeline files were loaded from (loading.py)
 _file_cache: dict[str, tuple[int, int, str]] = {}
@@ -100,11 +100,16 @@ def _file_digest(path: str) -> str:
 
 
 def code_digest(fn: Callable[..., Any], project: str | Path) -> str:
-    """The digest of a step function's code (see the module doc). Editing another step of
-    the same file leaves it unchanged; editing a helper it calls or a project module it
-    imports changes it."""
+    """The digest of a step function's code (see the module doc): its source, the source
+    of the functions and classes of its own file it uses, the values of the plain globals
+    and closure variables it reads (``FEATURES = [...]``), and the files of the project's
+    modules it uses, followed through the modules they import. Parts are named by file
+    path relative to the project, so the same code has the same key however it was
+    loaded (the CLI, a notebook, a script). Editing another step of the same file leaves
+    it unchanged."""
     parts: dict[str, str] = {}
-    _collect(fn, str(Path(project).resolve()), parts, set())
+    root = str(Path(project).resolve())
+    _collect(fn, root, parts, set())
     return key_of(parts)
 
 
@@ -116,36 +121,87 @@ def _source(obj: Any) -> str:
         return repr(code.co_code) if code is not None else repr(obj)
 
 
+def _where(obj: Any, root: str) -> str:
+    """Where ``obj`` is defined: its file relative to the project, or its module's name."""
+    module = sys.modules.get(getattr(obj, "__module__", "") or "")
+    file = getattr(module, "__file__", None)
+    if file and in_project(file, root):
+        return str(Path(file).resolve().relative_to(root))
+    return getattr(obj, "__module__", None) or "__main__"
+
+
+def _value(value: Any) -> str:
+    """A plain global's value as text for the key: canonical JSON when it is JSON, else
+    its repr (NumPy arrays by their bytes)."""
+    try:
+        return orjson.dumps(
+            value, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
+        ).decode()
+    except TypeError:
+        pass
+    tobytes = getattr(value, "tobytes", None)
+    if callable(tobytes):
+        try:
+            return digest_bytes(tobytes())
+        except Exception:  # noqa: BLE001 - fall back to the repr
+            pass
+    return repr(value)
+
+
 def _collect(fn: Any, root: str, parts: dict[str, str], seen: set[int]) -> None:
     if id(fn) in seen:
         return
     seen.add(id(fn))
-    module = getattr(fn, "__module__", None) or "__main__"
+    home = _where(fn, root)
     qualname = getattr(fn, "__qualname__", repr(fn))
-    parts[f"{module}:{qualname}"] = digest_bytes(_source(fn).encode())
+    parts[f"{home}:{qualname}"] = digest_bytes(_source(fn).encode())
     code = getattr(fn, "__code__", None)
     scope = getattr(fn, "__globals__", {})
     if code is None:
         return
-    for name in sorted(_names(code)):
-        if name not in scope:
+    found = [(name, scope[name]) for name in sorted(_names(code)) if name in scope]
+    cells = zip(code.co_freevars, getattr(fn, "__closure__", None) or (), strict=False)
+    for name, cell in cells:
+        try:
+            found.append((f"closure.{name}", cell.cell_contents))
+        except ValueError:  # an empty cell
             continue
-        obj = scope[name]
+    for name, obj in found:
         obj = getattr(obj, "fn", obj) if type(obj).__name__ == "Step" else obj
         if isinstance(obj, types.ModuleType):
-            path = getattr(obj, "__file__", None)
-            if in_project(path, root):
-                assert path is not None
-                parts[f"module:{obj.__name__}"] = _file_digest(path)
-            continue
-        if not (inspect.isfunction(obj) or inspect.isclass(obj)):
-            continue
-        where = getattr(sys.modules.get(obj.__module__), "__file__", None)
-        if obj.__module__ == module and inspect.isfunction(obj):
-            _collect(obj, root, parts, seen)  # a helper beside the step: its source
-        elif in_project(where, root):
-            assert where is not None
-            parts[f"module:{obj.__module__}"] = _file_digest(where)
+            _module_files(obj, root, parts, seen)
+        elif inspect.isfunction(obj) or inspect.isclass(obj):
+            where = _where(obj, root)
+            if where == home:  # beside the step: its own source
+                if inspect.isfunction(obj):
+                    _collect(obj, root, parts, seen)
+                else:
+                    parts[f"{where}:{obj.__qualname__}"] = digest_bytes(_source(obj).encode())
+            elif module := sys.modules.get(obj.__module__):
+                _module_files(module, root, parts, seen)
+        elif not callable(obj):
+            parts[f"{home}:{name}="] = _value(obj)
+
+
+def _module_files(
+    module: types.ModuleType, root: str, parts: dict[str, str], seen: set[int]
+) -> None:
+    """A project module's file, and the project modules it uses in turn."""
+    if id(module) in seen:
+        return
+    seen.add(id(module))
+    file = getattr(module, "__file__", None)
+    if not in_project(file, root):
+        return
+    assert file is not None
+    parts[f"file:{Path(file).resolve().relative_to(root)}"] = _file_digest(file)
+    for value in list(vars(module).values()):
+        if isinstance(value, types.ModuleType):
+            _module_files(value, root, parts, seen)
+        elif inspect.isfunction(value) or inspect.isclass(value):
+            other = sys.modules.get(getattr(value, "__module__", "") or "")
+            if other is not None and other is not module:
+                _module_files(other, root, parts, seen)
 
 
 def _names(code: types.CodeType) -> set[str]:

@@ -33,8 +33,9 @@ def load(source: str, project: str | Path | None = None) -> Pipeline:
         found = load_yaml(path)
     else:
         found = _pick(_module(path), Pipeline, attr, path, "pipeline (an @sw.pipeline function)")
-    found.source = f"{_relative(path, root)}{':' + attr if attr else ''}"
+    # the source is relative to the project, the folder the scheduler runs it in
     found.project = str(path.parent if found.project is None else found.project)
+    found.source = f"{_relative(path, Path(found.project))}{':' + attr if attr else ''}"
     return found
 
 

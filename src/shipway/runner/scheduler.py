@@ -95,6 +95,16 @@ class PipelineScheduler:
             thread.join(timeout)
 
     def _execute(self, run: Any) -> None:
+        try:
+            self._start(run)
+        except Exception as exc:  # never leave the run queued: it would start every round
+            log.exception("pipeline %s run #%s could not start", run.pipeline, run.id)
+            with contextlib.suppress(Exception):
+                self.client.pipelines.finish_run(
+                    run.id, status="failed", outcome=f"the run could not start: {exc}"
+                )
+
+    def _start(self, run: Any) -> None:
         pipeline = self.client.pipelines.get(run.pipeline)
         folder = self.settings.home / "pipelines"
         folder.mkdir(parents=True, exist_ok=True)
@@ -129,13 +139,18 @@ class PipelineScheduler:
         ended = self.client.pipelines.get_run(run.id)
         if ended.status in ("queued", "running"):
             tail = _tail(log_path)
+            outcome = f"the run's process exited with {code} before recording its end"
             with contextlib.suppress(Exception):
                 self.client.pipelines.finish_run(
-                    run.id,
-                    status="failed",
-                    outcome=f"the run's process exited with {code} before recording its end",
-                    error=tail,
+                    run.id, status="failed", outcome=outcome, error=tail
                 )
+            if ended.run_id:  # and its parent run, which the process could not end
+                with contextlib.suppress(Exception):
+                    parent = self.client.get_run(ended.run_id)
+                    if parent.status == "running":
+                        self.client.tracking.update_run(
+                            ended.run_id, status="failed", error=f"{outcome}\n{tail}"
+                        )
         log.info("pipeline %s run #%s ended (exit %s)", run.pipeline, run.id, code)
 
 

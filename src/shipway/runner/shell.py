@@ -93,8 +93,18 @@ def _run_stage(
 
 
 def _restore(client: Any, output: dict[str, Any], project: Path, outs: list[str]) -> None:
-    """On a cache hit, put missing outs back in the project (as ``dvc checkout`` does)."""
-    if all((project / o).exists() for o in outs) or output.get("kind") != "path":
+    """On a cache hit, make the project's outs the cached ones (as ``dvc checkout`` does):
+    missing or different files are put back; matching ones are left alone."""
+    if output.get("kind") != "path":
+        return
+    stored = {
+        a.path.split("/", 2)[-1]: a.digest  # outputs/out/<rel> -> digest
+        for a in client.list_artifacts(output["run_id"], output["artifact"])
+    }
+    current = {
+        rel: tree_digest(project / rel) if (project / rel).is_file() else None for rel in stored
+    }
+    if all(current[rel] == digest for rel, digest in stored.items()):
         return
     import tempfile
 
@@ -170,7 +180,10 @@ def load_yaml(path: Path) -> Pipeline:
             try:
                 cmd = string.Template(stage["cmd"]).substitute(params)
             except (KeyError, ValueError) as exc:
-                raise InvalidInput(f"stage {name!r}: cmd names an unknown param {exc}") from None
+                raise InvalidInput(
+                    f"stage {name!r}: cmd names an unknown param {exc}; the params are "
+                    f"{', '.join(sorted(params)) or 'none'} (write $$ for a literal $)"
+                ) from None
             deps: list[Any] = []
             for dep in stage["deps"]:
                 producer = _producer(dep, producers)
@@ -183,7 +196,9 @@ def load_yaml(path: Path) -> Pipeline:
                             f"stage {name!r}: dep {dep!r} does not exist and no stage outputs it"
                         )
                     deps.append(FileInput(dep, tree_digest(full)))
-            node = _STAGE(cmd, stage["outs"], deps, stage["params"], name).named(name)
+            named = {m.group("named") or m.group("braced") for m in _PATTERN.finditer(stage["cmd"])}
+            env = {k: v for k, v in params.items() if k in stage["params"] or k in named}
+            node = _STAGE(cmd, stage["outs"], deps, env, name).named(name)
             node.hook = lambda client, output, outs=stage["outs"]: _restore(
                 client, output, project, outs
             )
@@ -238,3 +253,4 @@ def _order(stages: dict[str, dict[str, Any]]) -> list[str]:
 
 
 _STAGE = Step(_run_stage, name="stage", code="shell")
+_PATTERN = string.Template.pattern

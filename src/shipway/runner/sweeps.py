@@ -145,6 +145,7 @@ class TrialTask:
     metric: str
     storage: str | None  # the Optuna journal file, when pruning
     study: str
+    pruner: str | None = None  # the worker asks the same pruner as the study's
 
 
 class _Pruned(Exception):
@@ -167,7 +168,9 @@ class TrialContext(StepContext):
         if self._trial is None:
             optuna = _optuna()
             storage = _journal(self.task.storage)
-            study = optuna.load_study(study_name=self.task.study, storage=storage)
+            study = optuna.load_study(
+                study_name=self.task.study, storage=storage, pruner=_pruner(self.task.pruner)
+            )
             self._trial = optuna.trial.Trial(study, self.task.trial_id)
         self._trial.report(float(value), step)
         if self._trial.should_prune():
@@ -185,7 +188,7 @@ def run_trial(task: TrialTask, client: Any = None) -> dict[str, Any]:
     """One trial on a worker: a nested run with its params, the objective, its metrics."""
     import tempfile
 
-    from shipway.client.run import ActiveRun, _stack, _stack_lock
+    from shipway.client.run import ActiveRun, step_run
 
     worker = "driver" if client is not None else worker_address()
     client = client or client_for(task.tracking_uri)
@@ -202,8 +205,7 @@ def run_trial(task: TrialTask, client: Any = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="shipway-trial-") as tmp:
         context = TrialContext(run, Path(tmp), task)
         token = _current.set(context)
-        with _stack_lock:
-            _stack.append(run)
+        own = step_run.set(run)
         try:
             answer = task.fn(**task.params, **task.inputs)
             metrics = _metrics(answer, task.metric)
@@ -216,9 +218,7 @@ def run_trial(task: TrialTask, client: Any = None) -> dict[str, Any]:
             error = "".join(traceback.format_exception(exc))[-20000:]
         finally:
             _current.reset(token)
-            with _stack_lock:
-                if run in _stack:
-                    _stack.remove(run)
+            step_run.reset(own)
         run.set_tag("shipway.trial_state", state)
         run.end("failed" if state == "failed" else "finished", error=error)
     return {
@@ -237,7 +237,8 @@ def _metrics(answer: Any, metric: str) -> dict[str, float]:
         found = {str(k): float(v) for k, v in answer.items() if _number(v)}
         if metric not in found:
             raise InvalidInput(
-                f"the objective returned {sorted(answer)} without the sweep's metric {metric!r}"
+                f"the objective returned {sorted(answer)} without the sweep's metric "
+                f"{metric!r} as a finite number"
             )
         return found
     if _number(answer):
@@ -347,6 +348,8 @@ def sweep(
         raise InvalidInput("direction is maximize or minimize")
     if not isinstance(trials, int) or trials < 1:
         raise InvalidInput(f"trials must be a positive number, got {trials!r}")
+    if parallel is not None and (not isinstance(parallel, int) or parallel < 1):
+        raise InvalidInput(f"parallel must be a positive number, got {parallel!r}")
     space_d = distributions(space)
     client = _open_client(client, tracking_uri)
     location = client.tracking_uri
@@ -430,6 +433,7 @@ def sweep(
                     metric,
                     storage_path,
                     parent.id,
+                    pruner,
                 )
                 future = dask_client.submit(
                     run_trial, task, key=f"sweep-{parent.id}-{trial.number}", pure=False
@@ -439,7 +443,18 @@ def sweep(
             finished, _ = wait(list(running), return_when="FIRST_COMPLETED")
             for future in finished:
                 trial, params = running.pop(future)
-                answer = future.result()
+                try:
+                    answer = future.result()
+                except Exception as exc:  # the task itself failed (its worker lost too often)
+                    answer = {
+                        "state": "failed",
+                        "value": None,
+                        "metrics": {},
+                        "run_id": None,
+                        "worker": None,
+                        "duration_ms": 0,
+                        "error": f"{type(exc).__name__}: {exc}",
+                    }
                 state = {
                     "complete": optuna.trial.TrialState.COMPLETE,
                     "pruned": optuna.trial.TrialState.PRUNED,

@@ -195,7 +195,7 @@ def worker_address() -> str:
 def execute(task: StepTask, client: Any = None) -> dict[str, Any]:
     """Run one step; its result: ``{"output", "run_id", "worker", "duration_ms"}``. The
     driver runs release steps itself, with its own ``client``."""
-    from shipway.client.run import ActiveRun, _stack, _stack_lock
+    from shipway.client.run import ActiveRun, step_run
 
     in_driver = client is not None
     worker = "driver" if in_driver else worker_address()
@@ -215,8 +215,6 @@ def execute(task: StepTask, client: Any = None) -> dict[str, Any]:
         },
     )
     run = ActiveRun(client, info)
-    if task.params:
-        run.log_params({k: v[:6000] for k, v in task.params.items()})
     with tempfile.TemporaryDirectory(prefix="shipway-step-") as tmp:
         work = Path(tmp)
         log_path = work / "step.log"
@@ -225,9 +223,10 @@ def execute(task: StepTask, client: Any = None) -> dict[str, Any]:
         started = time.monotonic()
         context = StepContext(run, out, task.step, task.pipeline, task.project)
         token = _current.set(context)
-        with _stack_lock:
-            _stack.append(run)
+        own = step_run.set(run)
         try:
+            if task.params:
+                run.log_params({k: v[:6000] for k, v in task.params.items()})
             for ref in _dataset_refs(task.arguments):
                 client.datasets.log_input(run.id, ref.ref, "input")
             for ref in task.lineage:  # a release step: the model's data, for its lineage
@@ -261,9 +260,7 @@ def execute(task: StepTask, client: Any = None) -> dict[str, Any]:
             raise
         finally:
             _current.reset(token)
-            with _stack_lock:
-                if run in _stack:
-                    _stack.remove(run)
+            step_run.reset(own)
         run.end("finished")
     return {"output": output, "run_id": run.id, "worker": worker, "duration_ms": duration_ms}
 
@@ -292,12 +289,46 @@ def _quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
+_log_target: contextvars.ContextVar[IO[str] | None] = contextvars.ContextVar(
+    "shipway_step_log", default=None
+)
+_streams_lock = threading.Lock()
+
+
+class _ThreadStreams:
+    """``sys.stdout`` / ``sys.stderr`` that write to the step log of the calling thread
+    when it runs a step, else where they wrote before: the threads of one worker each
+    capture their own step's prints."""
+
+    def __init__(self, original: Any) -> None:
+        self.original = original
+
+    def write(self, text: str) -> int:
+        target = _log_target.get()
+        return int((target or self.original).write(text))
+
+    def flush(self) -> None:
+        target = _log_target.get()
+        (target or self.original).flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.original, name)
+
+
 @contextlib.contextmanager
 def _captured(log: IO[str]) -> Iterator[None]:
-    """The step's prints and warnings go to its log (one task at a time per worker)."""
-    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+    """The step's prints and warnings go to its log, whatever other threads print."""
+    with _streams_lock:
+        if not isinstance(sys.stdout, _ThreadStreams):
+            sys.stdout = _ThreadStreams(sys.stdout)
+        if not isinstance(sys.stderr, _ThreadStreams):
+            sys.stderr = _ThreadStreams(sys.stderr)
+    token = _log_target.set(log)
+    try:
         yield
-    sys.stdout.flush()
+    finally:
+        _log_target.reset(token)
+        log.flush()
 
 
 def _log_file(run: Any, path: Path) -> None:
@@ -349,10 +380,13 @@ def store_output(client: Any, run_id: str, value: Any, out: Path, work: Path) ->
             raise InvalidInput(f"the step returned the path {value}, which does not exist")
         name = value.name or "out"
         logged = client.log_artifact(run_id, value, f"{OUTPUTS}")
-        files = sorted((a.path, a.digest) for a in logged)
+        # a folder's digest is its files' (relative paths and contents), not its name,
+        # which may be a temporary one; a file's includes its name
+        prefix = f"{OUTPUTS}/{name}/" if value.is_dir() else f"{OUTPUTS}/"
+        files = sorted((a.path.removeprefix(prefix), a.digest) for a in logged)
         return {
             "kind": "path",
-            "digest": digest_bytes(repr([(p.split("/", 1)[1], d) for p, d in files]).encode()),
+            "digest": digest_bytes(repr(files).encode()),
             "run_id": run_id,
             "artifact": f"{OUTPUTS}/{name}",
             "name": name,
