@@ -362,3 +362,12 @@ def test_the_runner_names_stay_the_functions_once_every_module_is_loaded() -> No
     for name in runner.__all__:  # no submodule shadows a public name
         assert not isinstance(getattr(runner, name), types.ModuleType), name
     assert callable(sw.sweep) and callable(sw.pipeline) and callable(sw.add_dataset)
+
+
+def test_a_pipeline_in_a_subfolder_is_recorded_relative_to_its_project(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "pipeline.py").write_text(PIPELINE)
+    pipe = load("sub/pipeline.py", tmp_path)
+    assert (pipe.source, pipe.project) == ("pipeline.py", str(tmp_path / "sub"))
+    again = load(pipe.source, pipe.project)  # what the scheduler does, from the project
+    assert again.name == "iris"
