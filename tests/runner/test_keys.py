@@ -94,3 +94,14 @@ def test_closure_values_are_part_of_the_key(tmp_path: Path) -> None:
     module = load(folder)
     assert code_digest(module.make(1), folder) != code_digest(module.make(2), folder)
     assert code_digest(module.make(1), folder) == code_digest(module.make(1), folder)
+
+
+def test_a_frame_global_is_keyed_by_every_value(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from shipway.runner.keys import _value
+
+    frame = pd.DataFrame({"x": range(1000)})
+    changed = frame.copy()
+    changed.loc[500, "x"] = -1  # in the middle: a repr would not show it
+    assert _value(frame) == _value(frame.copy()) != _value(changed)

@@ -139,6 +139,13 @@ def _value(value: Any) -> str:
         ).decode()
     except TypeError:
         pass
+    if type(value).__module__.startswith("pandas"):  # a frame or series: every value
+        pd = sys.modules["pandas"]
+        try:
+            hashed = pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()
+            return digest_bytes(hashed + repr(list(getattr(value, "columns", []))).encode())
+        except TypeError:
+            pass
     tobytes = getattr(value, "tobytes", None)
     if callable(tobytes):
         try:
