@@ -122,6 +122,7 @@ def test_readme_quickstart(command: str) -> None:
         "serving.md",
         "contracts.md",
         "monitoring.md",
+        "pipelines.md",
         "ui.md",
         "reference/cli.md",
         "reference/http-api.md",
