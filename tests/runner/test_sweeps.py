@@ -53,12 +53,15 @@ def test_tpe_finds_the_known_optimum_with_trials_in_parallel_as_nested_runs(
         bowl,
         space={"x": (-10.0, 10.0), "y": (-10.0, 10.0)},
         metric="score",
-        trials=40,
+        trials=60,
         seed=1,
         client=home,
         dask=dask_client,
     )
-    assert len(result.trials) == 40 and {t.state for t in result.trials} == {"complete"}
+    # TPE in parallel depends on which trial ends first, so its path is not fixed; over 20
+    # seeds (two trials at a time) its best squared distance was at most 0.51, where random
+    # search's median was 1.6: within 1 tells TPE from random
+    assert len(result.trials) == 60 and {t.state for t in result.trials} == {"complete"}
     assert abs(result.best_params["x"] - 2) < 1.0 and abs(result.best_params["y"] + 1) < 1.0
     assert result.best_value is not None and result.best_value > -1.0
     assert len({t.worker for t in result.trials}) == 2  # both workers ran trials
@@ -66,7 +69,7 @@ def test_tpe_finds_the_known_optimum_with_trials_in_parallel_as_nested_runs(
     assert parent.status == "finished" and parent.tags["shipway.best_run"] == result.best_run_id
     assert parent.metrics["best_score"] == pytest.approx(result.best_value)
     children = list(home.search_runs(filter=f"attributes.parent_id = '{parent.id}'", limit=100))
-    assert len(children) == 40
+    assert len(children) == 60
     best = home.get_run(result.best_run_id or "")
     assert best.tags["shipway.best"] == "true" and "x_error" in best.metrics
     assert float(best.params["x"]) == pytest.approx(result.best_params["x"])
