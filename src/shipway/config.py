@@ -75,6 +75,12 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Dask scheduler pipelines run on (tcp://host:8786); empty: a LocalCluster per run.",
     ),
+    Setting(
+        "webhook_allow",
+        "",
+        "Internal addresses alert webhooks may reach (comma-separated hosts or networks, e.g. "
+        "10.0.0.0/8); empty: loopback, private and link-local addresses are refused.",
+    ),
     Setting("s3_endpoint_url", "", "S3 endpoint for s3:// blobs; empty: AWS_ENDPOINT_URL or AWS."),
 )
 
@@ -120,6 +126,7 @@ class Settings:
     monitor_interval: float
     scheduler_interval: float
     dask_scheduler: str
+    webhook_allow: str
     s3_endpoint_url: str
 
     @classmethod

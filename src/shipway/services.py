@@ -137,6 +137,9 @@ class Services:
                 self.predictions,
                 self.settings.home,
                 self.actor,
+                webhook_allow=tuple(
+                    item.strip() for item in self.settings.webhook_allow.split(",") if item.strip()
+                ),
             )
         service: MonitoringService = self._cache["monitoring"].with_actor(self.actor)
         return service

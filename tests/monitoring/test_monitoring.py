@@ -4,6 +4,7 @@ rollback and retraining actions, reports."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import http.server
@@ -40,7 +41,9 @@ def monitoring(project: Project, block: str) -> None:
 @pytest.fixture
 def monitor_services(local_project: Project, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
     monkeypatch.setattr(actions, "WEBHOOK_BACKOFF", 0.01)  # retried webhooks wait less
-    svc = Services.open(local_project.client.settings, actor="monitor")
+    # the tests' receivers listen on loopback, which webhooks may reach only when allowed
+    settings = dataclasses.replace(local_project.client.settings, webhook_allow="127.0.0.1")
+    svc = Services.open(settings, actor="monitor")
     yield svc
     svc.close()
 
@@ -322,6 +325,52 @@ def test_webhook_is_retried_signed_and_recorded(
     body, signature = Receiver.seen[-1]
     assert signature == "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
     assert json.loads(body)["id"] == alert["id"]
+
+
+def test_a_webhook_into_an_internal_network_is_refused_unless_allowed(
+    local_project: Project, receiver: str
+) -> None:
+    monitoring(
+        local_project,
+        f"  drift: {{share_above: 0.2, window: 1h}}\n  webhook: {{url: '{receiver}'}}\n",
+    )
+    now = late_in_hour()
+    log_rows(local_project, shifted(local_project.holdout), now - 10 * 60_000, step=100)
+    plain = Services.open(local_project.client.settings, actor="monitor")  # nothing allowed
+    try:
+        (alert,) = plain.monitoring.run_at("churn", now)["alerts"]
+    finally:
+        plain.close()
+    assert alert["webhook"]["status"] == "refused" and Receiver.seen == []
+    assert "127.0.0.1, a loopback address" in alert["webhook"]["errors"][0]
+    assert "SHIPWAY_WEBHOOK_ALLOW" in alert["webhook"]["errors"][0]
+    for url in ("http://169.254.169.254/latest/meta-data", "http://10.1.2.3/hook", "http://[::1]/"):
+        assert actions.outbound_problem(url) is not None, url
+    assert actions.outbound_problem("http://10.1.2.3/hook", ["10.0.0.0/8"]) is None
+    assert actions.outbound_problem("http://localhost/hook", ["localhost"]) is None
+
+
+class Redirect(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+        self.send_response(307)
+        self.send_header("Location", "http://169.254.169.254/latest/meta-data")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+def test_a_webhook_redirect_is_not_followed() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        result = actions.post_webhook(url, {"id": 1}, secret=None, allow=["127.0.0.1"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result == {"status": "failed", "attempts": 1, "errors": ["HTTP 307"]}
 
 
 def test_a_webhook_that_is_down_is_recorded_and_monitoring_goes_on(

@@ -6,11 +6,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,44 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def outbound_problem(url: str, allow: Sequence[str] = ()) -> str | None:
+    """Why ``url`` may not be called from the server, or None: its host resolves to a
+    loopback, private, link-local, multicast or reserved address (an alert's webhook must
+    not reach into the server's own network) that ``allow`` (hosts or networks an admin
+    listed in SHIPWAY_WEBHOOK_ALLOW) does not list. A host that does not resolve is left
+    to fail as a delivery."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        return f"{url!r} is not a URL: {exc}"
+    host = parsed.host
+    if not host:
+        return f"{url!r} has no host"
+    networks = []
+    for item in allow:
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            if item.lower() == host.lower():
+                return None  # a host the administrator allowed by name
+    try:
+        infos = socket.getaddrinfo(host, parsed.port or 443, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if any(address in network for network in networks):
+            continue
+        for kind in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
+            if getattr(address, f"is_{kind}"):
+                return (
+                    f"{host} resolves to {address}, a {kind.replace('_', '-')} address: "
+                    "webhooks into internal networks are refused; an administrator can allow "
+                    "it with SHIPWAY_WEBHOOK_ALLOW (hosts or networks, e.g. 10.0.0.0/8)"
+                )
+    return None
+
+
 def post_webhook(
     url: str,
     payload: dict[str, Any],
@@ -34,9 +75,15 @@ def post_webhook(
     attempts: int = 4,
     backoff: float | None = None,
     timeout: float = 5.0,
+    allow: Sequence[str] = (),
 ) -> dict[str, Any]:
     """POST ``payload`` as JSON, retrying transport errors and 5xx/429 answers with
-    doubling waits. Never raises: returns what happened, to be kept with the alert."""
+    doubling waits; a URL into an internal network (``outbound_problem``) is refused and
+    redirects are never followed. Never raises: returns what happened, to be kept with
+    the alert."""
+    problem = outbound_problem(url, allow)
+    if problem is not None:
+        return {"status": "refused", "attempts": 0, "errors": [problem]}
     body = orjson.dumps(payload)
     headers = {"Content-Type": "application/json", "User-Agent": "shipway-monitor"}
     if secret:
@@ -45,7 +92,9 @@ def post_webhook(
     delay = WEBHOOK_BACKOFF if backoff is None else backoff
     for attempt in range(1, attempts + 1):
         try:
-            response = httpx.post(url, content=body, headers=headers, timeout=timeout)
+            response = httpx.post(
+                url, content=body, headers=headers, timeout=timeout, follow_redirects=False
+            )
         except httpx.HTTPError as exc:
             tries.append(f"{type(exc).__name__}: {exc}")
         else:

@@ -82,7 +82,9 @@ class Alerts:
             if hook and hook.get("url"):
                 secret = os.environ.get(hook["secret_env"]) if hook.get("secret_env") else None
                 payload = alert.to_dict() | {"action": action, "action_result": result}
-                delivery = actions.post_webhook(hook["url"], payload, secret=secret)
+                delivery = actions.post_webhook(
+                    hook["url"], payload, secret=secret, allow=self.ctx.webhook_allow
+                )
                 if delivery["status"] != "delivered":
                     log.warning(
                         "alert #%s: webhook to %s failed: %s", alert.id, hook["url"], delivery

@@ -64,6 +64,7 @@ class Context:
     home: Path
     actor: str = "unknown"
     models: dict[tuple[str, int], LoadedModel] = field(default_factory=dict)  # shared
+    webhook_allow: tuple[str, ...] = ()  # internal hosts or networks webhooks may reach
 
     def with_actor(self, actor: str) -> Context:
         """The same context (sharing its cache of loaded models) acting as ``actor``."""

@@ -52,8 +52,20 @@ class MonitoringService:
         predictions: PredictionLogService,
         home: Path,
         actor: str = "unknown",
+        webhook_allow: tuple[str, ...] = (),
     ) -> None:
-        self._use(Context(db, registry, datasets, contracts, predictions, Path(home), actor))
+        self._use(
+            Context(
+                db,
+                registry,
+                datasets,
+                contracts,
+                predictions,
+                Path(home),
+                actor,
+                webhook_allow=webhook_allow,
+            )
+        )
 
     def _use(self, ctx: Context) -> None:
         self.ctx = ctx
