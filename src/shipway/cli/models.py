@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -294,13 +295,84 @@ def card(
 @app.command()
 def env(
     uri: Annotated[str, typer.Argument(help="models:/NAME/VERSION or models:/NAME@ALIAS.")],
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="requirements, conda (environment.yml), pyproject or json."
+        ),
+    ] = "requirements",
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Check an environment against the pins instead (exit 1 if off)."
+        ),
+    ] = False,
+    python: Annotated[
+        str | None,
+        typer.Option(help="With --check: the interpreter of the environment (default: this one)."),
+    ] = None,
     home: Home = None,
     tracking_uri: Uri = None,
 ) -> None:
-    """Print a version's environment as a requirements.txt.
+    """Print a version's pinned environment, or check an environment against it.
 
-    Example: shipway models env models:/churn@production > requirements.txt
+    --format requirements (a requirements.txt), conda (an environment.yml: Python from
+    conda, the packages through its pip section), pyproject (a [project] fragment) or
+    json. --check lists what the environment of --python (default: this interpreter)
+    lacks or has at another version, and exits 1 if anything is off.
+
+    Example: shipway models env models:/churn@production --format conda > environment.yml
     """
+    import orjson
+
+    from shipway.models.environment import Requirements, environment_differences
+
     with client_for(home, tracking_uri) as client:
         version = client.resolve(uri)
-        print(client.registry.requirements(version.name, version.version), end="")
+        wanted: Any = "json" if check else format  # the service names a wrong format
+        text = client.registry.requirements(version.name, version.version, wanted)
+    if not check:
+        print(text, end="")
+        return
+    pinned = Requirements.from_dict(orjson.loads(text))
+    installed, found_python = _environment(python)
+    problems = environment_differences(pinned, installed, found_python)
+    where = python or sys.executable
+    if not problems:
+        console.print(
+            f"{where} fits {version.name} v{version.version}: Python {found_python}, "
+            f"{len(pinned.packages)} pinned package(s)"
+        )
+        return
+    console.print(f"{where} differs from {version.name} v{version.version}'s pins:")
+    for line in problems:
+        console.print(f"  {line}", highlight=False, markup=False)
+    raise typer.Exit(1)
+
+
+_LIST_ENV = (
+    "import importlib.metadata as m, json, platform; "
+    "print(json.dumps({'python': platform.python_version(), 'packages': "
+    "{d.metadata['Name']: d.version for d in m.distributions() if d.metadata['Name']}}))"
+)
+
+
+def _environment(python: str | None) -> tuple[dict[str, str], str]:
+    """(distribution -> version, Python version) of an interpreter's environment."""
+    import subprocess
+
+    import orjson
+
+    command = [python or sys.executable, "-c", _LIST_ENV]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot run {command[0]}: {exc.strerror}; give a Python interpreter"
+        ) from None
+    if done.returncode != 0:
+        raise InvalidInput(
+            f"{command[0]} could not list its packages: {done.stderr.strip()[-300:]}"
+        )
+    data = orjson.loads(done.stdout)
+    return dict(data["packages"]), str(data["python"])

@@ -91,3 +91,68 @@ def render_requirements_txt(requirements: Requirements) -> str:
     lines = [f"# model package requirements (saved with python {requirements.python})"]
     lines += [f"{name}=={version}" for name, version in sorted(requirements.packages.items())]
     return "\n".join(lines) + "\n"
+
+
+ENV_FORMATS = ("requirements", "conda", "pyproject", "json")
+
+
+def render_environment(requirements: Requirements, fmt: str, name: str) -> str:
+    """The pinned environment as ``requirements`` (requirements.txt), ``conda`` (an
+    environment.yml: Python from conda, the packages from PyPI through its pip section,
+    as their names are PyPI's), ``pyproject`` (a ``[project]`` fragment) or ``json``."""
+    pins = [f"{pkg}=={ver}" for pkg, ver in sorted(requirements.packages.items())]
+    if fmt == "requirements":
+        return render_requirements_txt(requirements)
+    if fmt == "conda":
+        lines = [
+            f"name: {name}",
+            "channels:",
+            "  - conda-forge",
+            "dependencies:",
+            f"  - python={requirements.python}",
+            "  - pip",
+            "  - pip:",
+        ]
+        lines += [f"      - {pin}" for pin in pins]
+        return "\n".join(lines) + "\n"
+    if fmt == "pyproject":
+        major_minor = ".".join(requirements.python.split(".")[:2])
+        lines = ["[project]", f'requires-python = "=={major_minor}.*"', "dependencies = ["]
+        lines += [f'    "{pin}",' for pin in pins]
+        lines.append("]")
+        return "\n".join(lines) + "\n"
+    if fmt == "json":
+        import orjson
+
+        return orjson.dumps(requirements.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n"
+    raise InvalidInput(
+        f"environment format {fmt!r} is not one of {', '.join(ENV_FORMATS)}",
+        details={"field": "format"},
+    )
+
+
+def _normal(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def environment_differences(
+    requirements: Requirements, installed: Mapping[str, str], python: str
+) -> list[str]:
+    """What an environment (``installed``: distribution -> version; its ``python``
+    version) lacks or has at another version than the package pins; empty when it fits.
+    Python is compared by major.minor."""
+    found = {_normal(k): v for k, v in installed.items()}
+    lines = []
+    want = ".".join(requirements.python.split(".")[:2])
+    have = ".".join(python.split(".")[:2])
+    if want != have:
+        lines.append(f"python: the package wants {requirements.python}, this is {python}")
+    for pkg, version in sorted(requirements.packages.items()):
+        if pkg in _NOT_COMPARED:
+            continue
+        there = found.get(_normal(pkg))
+        if there is None:
+            lines.append(f"{pkg}: missing (the package pins {version})")
+        elif there != version:
+            lines.append(f"{pkg}: {there} installed, the package pins {version}")
+    return lines

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from shipway.errors import Conflict, NotFound, PermissionDenied
 from shipway.operations.declare import op
@@ -11,6 +11,7 @@ from shipway.operations.types import Number
 from shipway.records import AliasEvent, ModelVersion, RegisteredModel
 
 DS = "data-scientist"
+EnvFormat = Literal["requirements", "conda", "pyproject", "json"]
 
 
 class Registry(Protocol):
@@ -94,8 +95,9 @@ class Registry(Protocol):
         role="viewer",
         media="text/plain",
     )
-    def requirements(self, name: str, version: Number) -> str:
-        """The version's pinned environment as a requirements.txt."""
+    def requirements(self, name: str, version: Number, format: EnvFormat = "requirements") -> str:
+        """The version's pinned environment as a requirements.txt, a Conda environment.yml
+        (``conda``), a pyproject ``[project]`` fragment (``pyproject``) or ``json``."""
         ...
 
     @op("PUT", "/models/{name}/versions/{version}/card/sections/{title}", role=DS)

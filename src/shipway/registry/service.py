@@ -125,13 +125,24 @@ class RegistryService:
     def package(self, version: ModelVersion) -> PackageRef:
         return find_package(self.artifacts, version.run_id, version.artifact_path)
 
-    def requirements(self, name: str, version: int) -> str:
-        """The version's environment as a requirements.txt."""
+    def requirements(self, name: str, version: int, format: str = "requirements") -> str:
+        """The version's pinned environment as a requirements.txt, a Conda
+        environment.yml (``conda``), a pyproject ``[project]`` fragment or ``json``."""
+        from shipway.models.environment import ENV_FORMATS, Requirements, render_environment
+
+        if format not in ENV_FORMATS:
+            raise InvalidInput(
+                f"environment format {format!r} is not one of {', '.join(ENV_FORMATS)}",
+                details={"field": "format"},
+            )
         meta = self.package(self.get_version(name, version)).meta
         env = meta.get("requirements") or {}
-        lines = [f"# {name} v{version}: Python {env.get('python', '?')}"]
-        lines += [f"{pkg}=={ver}" for pkg, ver in sorted((env.get("packages") or {}).items())]
-        return "\n".join(lines) + "\n"
+        if format == "requirements":
+            lines = [f"# {name} v{version}: Python {env.get('python', '?')}"]
+            lines += [f"{pkg}=={ver}" for pkg, ver in sorted((env.get("packages") or {}).items())]
+            return "\n".join(lines) + "\n"
+        pinned = Requirements.from_dict({"python": env.get("python", "?"), **env})
+        return render_environment(pinned, format, f"{name}-v{version}")
 
     def card(self, name: str, version: int) -> dict[str, Any]:
         model = self.get_model(name)
