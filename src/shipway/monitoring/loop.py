@@ -1,4 +1,5 @@
-"""The platform server's monitor: ``run_all`` every ``interval`` seconds in a thread."""
+"""The platform server's periodic jobs: the monitor's ``run_all`` (and the pipeline
+scheduler's round) every ``interval`` seconds in a thread."""
 
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ class MonitorLoop:
     loop.start(); ...; loop.stop()
     """
 
-    def __init__(self, job: Callable[[], Any], interval: float) -> None:
+    def __init__(self, job: Callable[[], Any], interval: float, *, name: str = "monitor") -> None:
         self.job = job
         self.interval = interval
+        self.name = name
         self.runs = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="shipway-monitor", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"shipway-{name}", daemon=True)
 
     def start(self) -> None:
         if self.interval > 0:
@@ -38,5 +40,5 @@ class MonitorLoop:
             try:
                 self.job()
             except Exception:  # the next round tries again
-                log.exception("the periodic monitor run failed")
+                log.exception("the periodic %s run failed", self.name)
             self.runs += 1

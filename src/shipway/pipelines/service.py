@@ -49,6 +49,13 @@ from shipway.tracking.validation import check_slug
 
 MAX_RUNS = 1000
 MAX_KEYS = 1000
+# pipeline runs and schedules with their pipeline's name
+_RUNS = sa.select(pipeline_runs, pipelines.c.name).join(
+    pipelines, pipelines.c.id == pipeline_runs.c.pipeline_id
+)
+_SCHEDULES = sa.select(pipeline_schedules, pipelines.c.name).join(
+    pipelines, pipelines.c.id == pipeline_schedules.c.pipeline_id
+)
 
 
 def _now() -> int:
@@ -440,12 +447,7 @@ class PipelineService:
         self, name: str | None = None, status: str | None = None, limit: int = 100
     ) -> list[PipelineRun]:
         """Pipeline runs, newest first (of one pipeline, with one status)."""
-        query = (
-            sa.select(pipeline_runs, pipelines.c.name)
-            .join(pipelines, pipelines.c.id == pipeline_runs.c.pipeline_id)
-            .order_by(pipeline_runs.c.id.desc())
-            .limit(min(max(1, limit), MAX_RUNS))
-        )
+        query = _RUNS.order_by(pipeline_runs.c.id.desc()).limit(min(max(1, limit), MAX_RUNS))
         with self.db.read() as conn:
             if name is not None:
                 query = query.where(pipeline_runs.c.pipeline_id == pipeline_row(conn, name).id)
@@ -454,11 +456,7 @@ class PipelineService:
             return [_run(r, r.name) for r in conn.execute(query)]
 
     def _run_by_id(self, conn: Connection, run: int) -> PipelineRun:
-        row = conn.execute(
-            sa.select(pipeline_runs, pipelines.c.name)
-            .join(pipelines, pipelines.c.id == pipeline_runs.c.pipeline_id)
-            .where(pipeline_runs.c.id == run)
-        ).first()
+        row = conn.execute(_RUNS.where(pipeline_runs.c.id == run)).first()
         if row is None:
             raise NotFound(f"pipeline run #{run} does not exist")
         return _run(row, row.name)
@@ -526,11 +524,7 @@ class PipelineService:
             events.record(conn, self.actor, "unschedule", "pipeline", name, {"id": schedule_id})
 
     def schedules(self, name: str | None = None) -> list[Schedule]:
-        query = (
-            sa.select(pipeline_schedules, pipelines.c.name)
-            .join(pipelines, pipelines.c.id == pipeline_schedules.c.pipeline_id)
-            .order_by(pipeline_schedules.c.id)
-        )
+        query = _SCHEDULES.order_by(pipeline_schedules.c.id)
         with self.db.read() as conn:
             if name is not None:
                 query = query.where(pipeline_schedules.c.pipeline_id == pipeline_row(conn, name).id)
@@ -544,11 +538,7 @@ class PipelineService:
         now = _now() if now is None else now
         queued: list[PipelineRun] = []
         with self.db.write() as conn:
-            rows = conn.execute(
-                sa.select(pipeline_schedules, pipelines.c.name).join(
-                    pipelines, pipelines.c.id == pipeline_schedules.c.pipeline_id
-                )
-            ).all()
+            rows = conn.execute(_SCHEDULES).all()
             for row in rows:
                 detail: dict[str, Any]
                 if row.kind == "cron":

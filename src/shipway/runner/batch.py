@@ -469,26 +469,20 @@ def predict(
     cluster runs ``workers`` threads in one worker process (reading, predicting and writing
     release the GIL, and the model loads once); ``processes=True`` makes them processes,
     for models whose predict holds the GIL."""
-    from shipway.runner.execute import _Cluster, _loopback, _open_client
+    from shipway.runner.execute import Cluster, on_this_machine, open_client, worker_location
 
     started = time.monotonic()
     if partition_rows < 1:
         raise InvalidInput(f"partition rows must be positive, got {partition_rows}")
-    client = _open_client(client, tracking_uri)
-    location = client.tracking_uri
-    scheduler = scheduler or client.settings.dask_scheduler or None
-    if scheduler and not _loopback(scheduler) and not location.startswith("http"):
-        raise InvalidInput(
-            f"workers of the Dask cluster at {scheduler} cannot reach the local home "
-            f"{location}: start 'shipway server' and set SHIPWAY_TRACKING_URI to its URL"
-        )
+    client = open_client(client, tracking_uri)
+    scheduler, location = worker_location(client, scheduler)
     version = client.registry.resolve(model_uri)
     pinned = f"models:/{version.name}/{version.version}"
     endpoint = client.settings.s3_endpoint_url
     source = _local(_input_path(client, input))
     output = _local(output)
     rejected = _local(rejected) if rejected else None
-    if source != input and scheduler and not _loopback(scheduler):
+    if source != input and scheduler and not on_this_machine(scheduler):
         raise InvalidInput(
             f"dataset {input!r} is materialized on this machine, where workers of {scheduler} "
             "cannot read it: give its files' s3:// location instead"
@@ -529,7 +523,7 @@ def predict(
         )
         for part in partitions
     ]
-    cluster = _Cluster(scheduler, workers, [], dask, processes=processes)
+    cluster = Cluster(scheduler, workers, [], dask, processes=processes)
     results: list[dict[str, Any]] = []
     try:
         dask_client = cluster.dask()
@@ -599,9 +593,11 @@ def _check_columns(client: Any, uri: str, fs: Any, file: str, fmt: str) -> None:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from shipway.client.models import load
+    from shipway.client.models import package_dir
+    from shipway.models.info import read_info
 
-    signature = load(uri, client=client).signature
+    # the package's model.yaml says it: the model itself is loaded by the workers only
+    signature = read_info(package_dir(uri, client=client)).signature
     if signature is None or not signature.columns:
         return
     with fs.open_input_file(file) as f:

@@ -187,7 +187,7 @@ def _graph(nodes: list[Node]) -> list[dict[str, Any]]:
     ]
 
 
-def _open_client(client: Any, tracking_uri: str | None) -> Any:
+def open_client(client: Any, tracking_uri: str | None) -> Any:
     if client is not None:
         return client
     from shipway.client import Client
@@ -198,7 +198,7 @@ def _open_client(client: Any, tracking_uri: str | None) -> Any:
 # running ------------------------------------------------------------------------------
 
 
-class _Cluster:
+class Cluster:
     """The Dask client, started at the first task that needs one."""
 
     def __init__(
@@ -281,21 +281,8 @@ def run(
     setting, or ``dask``, a ``distributed.Client`` of the caller's). ``force`` re-runs
     every step. Raises :class:`PipelineFailed` when a step fails."""
     started = time.monotonic()
-    client = _open_client(client, tracking_uri)
-    location = client.tracking_uri
-    scheduler = scheduler or client.settings.dask_scheduler or None
-    if scheduler and not _loopback(scheduler) and not location.startswith(("http://", "https://")):
-        settings = client.settings
-        shared = settings.database_url.startswith("postgresql") and str(
-            settings.blob_location
-        ).startswith("s3://")
-        if not shared:
-            raise InvalidInput(
-                f"workers of the Dask cluster at {scheduler} cannot reach the local home "
-                f"{location}: start 'shipway server' and set SHIPWAY_TRACKING_URI to its URL "
-                "(or use PostgreSQL and S3 stores every worker can reach)"
-            )
-        location = ""  # the workers use their own settings: the same shared stores
+    client = open_client(client, tracking_uri)
+    scheduler, location = worker_location(client, scheduler)
     values = pipeline.params(dict(params or {}))
     nodes = pipeline.nodes(values)
     keys = _Keys(client, pipeline, nodes)
@@ -328,7 +315,7 @@ def run(
         raise
     driver = _Driver(client, pipeline, nodes, keys, parent.id, record.id, location, force)
     driver.progress = progress
-    cluster = _Cluster(scheduler, workers, nodes, dask)
+    cluster = Cluster(scheduler, workers, nodes, dask)
     try:
         client.tracking.set_tags(parent.id, {TAG_PIPELINE_RUN: str(record.id)})
         if plain:
@@ -397,10 +384,32 @@ def _lookup(client: Any, keys: list[str]) -> dict[str, Any]:
     return found
 
 
-def _loopback(address: str) -> bool:
+def on_this_machine(address: str) -> bool:
     """A scheduler on this machine (its workers see this machine's home too)."""
     host = address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
     return host in ("127.0.0.1", "localhost", "::1")
+
+
+def worker_location(client: Any, scheduler: str | None) -> tuple[str | None, str]:
+    """(the scheduler to use — given, or the ``dask_scheduler`` setting —, the tracking URI
+    the workers open). Workers of a scheduler on another machine cannot see a local home:
+    refused, unless its stores are PostgreSQL and S3, which every worker then opens with
+    its own settings (the location is ``""``)."""
+    location = client.tracking_uri
+    scheduler = scheduler or client.settings.dask_scheduler or None
+    if not scheduler or on_this_machine(scheduler) or location.startswith(("http://", "https://")):
+        return scheduler, location
+    settings = client.settings
+    shared = settings.database_url.startswith("postgresql") and str(
+        settings.blob_location
+    ).startswith("s3://")
+    if not shared:
+        raise InvalidInput(
+            f"workers of the Dask cluster at {scheduler} cannot reach the local home "
+            f"{location}: start 'shipway server' and set SHIPWAY_TRACKING_URI to its URL "
+            "(or use PostgreSQL and S3 stores every worker can reach)"
+        )
+    return scheduler, ""
 
 
 class _Driver:
@@ -436,7 +445,7 @@ class _Driver:
         if self.progress is not None:
             self.progress(result)
 
-    def loop(self, cluster: _Cluster) -> None:
+    def loop(self, cluster: Cluster) -> None:
         waiting = list(self.nodes)
         running: dict[Any, tuple[Node, str]] = {}  # future -> (node, key)
         failed = False
@@ -482,7 +491,7 @@ class _Driver:
                 )
 
     def _start(
-        self, ready: list[Node], cluster: _Cluster, running: dict[Any, tuple[Node, str]]
+        self, ready: list[Node], cluster: Cluster, running: dict[Any, tuple[Node, str]]
     ) -> bool:
         """Start the ready nodes: hits recorded, built-ins run here, the rest submitted.
         True when a built-in step failed."""
@@ -632,7 +641,7 @@ def status(
 ) -> list[StepStatus]:
     """Which steps a run would reuse and which it would re-run, and why (which code,
     param or input changed since the step last ran), without running anything."""
-    client = _open_client(client, tracking_uri)
+    client = open_client(client, tracking_uri)
     nodes = pipeline.nodes(pipeline.params(dict(params or {})))
     keys = _Keys(client, pipeline, nodes)
     try:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from shipway.config import Settings
+from shipway.monitoring.loop import MonitorLoop
 
 log = logging.getLogger("shipway.pipelines")
 
@@ -48,24 +49,13 @@ class PipelineScheduler:
         self.running: dict[str, threading.Thread] = {}  # pipeline -> its run's thread
         self.started: list[int] = []  # the runs this scheduler started, in order
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="shipway-scheduler", daemon=True)
+        self._loop = MonitorLoop(self.run_once, interval, name="scheduler")
 
     def start(self) -> None:
-        if self.interval > 0:
-            self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.run_once()
-            except Exception:  # the next round tries again
-                log.exception("the pipeline scheduler's round failed")
+        self._loop.stop(timeout)
 
     def run_once(self, now: int | None = None) -> list[int]:
         """Queue what is due at ``now`` (ms; the clock by default) and start every queued

@@ -223,23 +223,20 @@ def _signature(defaults: dict[str, Any]) -> Any:
     )
 
 
+def _overlaps(dep: str, out: str) -> bool:
+    """Whether a dep names an out, a file inside it, or a folder holding it."""
+    return dep == out or dep.startswith(out + "/") or out.startswith(dep + "/")
+
+
 def _producer(dep: str, producers: dict[str, Node]) -> Node | None:
-    for out, node in producers.items():
-        if dep == out or dep.startswith(out + "/") or out.startswith(dep + "/"):
-            return node
-    return None
+    return next((node for out, node in producers.items() if _overlaps(dep, out)), None)
 
 
 def _order(stages: dict[str, dict[str, Any]]) -> list[str]:
     """Stages in dependency order (a dep on another stage's out comes after it)."""
     outs = {o: name for name, s in stages.items() for o in s["outs"]}
     needs = {
-        name: {
-            outs[o]
-            for d in s["deps"]
-            for o in outs
-            if (d == o or d.startswith(o + "/") or o.startswith(d + "/")) and outs[o] != name
-        }
+        name: {outs[o] for d in s["deps"] for o in outs if _overlaps(d, o) and outs[o] != name}
         for name, s in stages.items()
     }
     done: list[str] = []

@@ -34,8 +34,8 @@ from shipway.runner.worker import (
     TAG_WORKER,
     Code,
     StepContext,
-    _current,
     client_for,
+    running_as,
     worker_address,
 )
 
@@ -188,7 +188,7 @@ def run_trial(task: TrialTask, client: Any = None) -> dict[str, Any]:
     """One trial on a worker: a nested run with its params, the objective, its metrics."""
     import tempfile
 
-    from shipway.client.run import ActiveRun, step_run
+    from shipway.client.run import ActiveRun
 
     worker = "driver" if client is not None else worker_address()
     client = client or client_for(task.tracking_uri)
@@ -204,21 +204,17 @@ def run_trial(task: TrialTask, client: Any = None) -> dict[str, Any]:
     state, value, metrics, error = "complete", None, {}, None
     with tempfile.TemporaryDirectory(prefix="shipway-trial-") as tmp:
         context = TrialContext(run, Path(tmp), task)
-        token = _current.set(context)
-        own = step_run.set(run)
-        try:
-            answer = task.fn(**task.params, **task.inputs)
-            metrics = _metrics(answer, task.metric)
-            value = metrics[task.metric]
-            run.log_metrics(metrics)
-        except _Pruned as exc:
-            state, error = "pruned", str(exc)
-        except Exception as exc:
-            state = "failed"
-            error = "".join(traceback.format_exception(exc))[-20000:]
-        finally:
-            _current.reset(token)
-            step_run.reset(own)
+        with running_as(context):
+            try:
+                answer = task.fn(**task.params, **task.inputs)
+                metrics = _metrics(answer, task.metric)
+                value = metrics[task.metric]
+                run.log_metrics(metrics)
+            except _Pruned as exc:
+                state, error = "pruned", str(exc)
+            except Exception as exc:
+                state = "failed"
+                error = "".join(traceback.format_exception(exc))[-20000:]
         run.set_tag("shipway.trial_state", state)
         run.end("failed" if state == "failed" else "finished", error=error)
     return {
@@ -340,7 +336,7 @@ def sweep(
     """Run ``fn(**params, **inputs)`` over ``space`` for ``trials`` trials (at most
     ``parallel`` at once: by default one per worker thread), ``direction`` maximize or
     minimize ``metric``. Returns every trial and the best."""
-    from shipway.runner.execute import _Cluster, _loopback, _open_client
+    from shipway.runner.execute import Cluster, on_this_machine, open_client, worker_location
 
     started = time.monotonic()
     optuna = _optuna()
@@ -351,15 +347,9 @@ def sweep(
     if parallel is not None and (not isinstance(parallel, int) or parallel < 1):
         raise InvalidInput(f"parallel must be a positive number, got {parallel!r}")
     space_d = distributions(space)
-    client = _open_client(client, tracking_uri)
-    location = client.tracking_uri
-    scheduler = scheduler or client.settings.dask_scheduler or None
-    local = not scheduler or _loopback(scheduler)
-    if not local and not location.startswith(("http://", "https://")):
-        raise InvalidInput(
-            f"workers of the Dask cluster at {scheduler} cannot reach the local home "
-            f"{location}: start 'shipway server' and set SHIPWAY_TRACKING_URI to its URL"
-        )
+    client = open_client(client, tracking_uri)
+    scheduler, location = worker_location(client, scheduler)
+    local = not scheduler or on_this_machine(scheduler)
     if pruner not in (None, "none") and not local and dask is None:
         raise InvalidInput(
             "pruning shares an Optuna journal file between the trials: it needs workers on "
@@ -408,7 +398,7 @@ def sweep(
         for point in points[:trials]:
             study.enqueue_trial(point)
     code = Code(fn)
-    cluster = _Cluster(scheduler, workers, [], dask)
+    cluster = Cluster(scheduler, workers, [], dask)
     done: list[Trial] = []
     wait: Any = None
     try:

@@ -163,6 +163,21 @@ class StepContext:
         self.run.log_metrics(metrics, step=step)
 
 
+@contextlib.contextmanager
+def running_as(context: StepContext) -> Iterator[None]:
+    """This thread runs ``context``'s step (or trial): ``sw.current_step()`` and
+    ``sw.active_run()`` answer it until the block ends."""
+    from shipway.client.run import step_run
+
+    token = _current.set(context)
+    own = step_run.set(context.run)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+        step_run.reset(own)
+
+
 def current_step() -> StepContext:
     """The step running in this process (``sw.current_step().log_metric("acc", 0.9)``)."""
     context = _current.get()
@@ -195,7 +210,7 @@ def worker_address() -> str:
 def execute(task: StepTask, client: Any = None) -> dict[str, Any]:
     """Run one step; its result: ``{"output", "run_id", "worker", "duration_ms"}``. The
     driver runs release steps itself, with its own ``client``."""
-    from shipway.client.run import ActiveRun, step_run
+    from shipway.client.run import ActiveRun
 
     in_driver = client is not None
     worker = "driver" if in_driver else worker_address()
@@ -222,45 +237,49 @@ def execute(task: StepTask, client: Any = None) -> dict[str, Any]:
         out.mkdir()
         started = time.monotonic()
         context = StepContext(run, out, task.step, task.pipeline, task.project)
-        token = _current.set(context)
-        own = step_run.set(run)
-        try:
-            if task.params:
-                run.log_params({k: v[:6000] for k, v in task.params.items()})
-            for ref in _dataset_refs(task.arguments):
-                client.datasets.log_input(run.id, ref.ref, "input")
-            for ref in task.lineage:  # a release step: the model's data, for its lineage
-                client.datasets.log_input(run.id, ref.ref, "training")
-            arguments = {k: _resolve(client, v, work) for k, v in task.arguments.items()}
-            if in_driver:  # a release step: it only calls the platform, prints nothing
-                value = task.fn(**arguments)
-            else:
-                with log_path.open("w", buffering=1) as log, _captured(log):
+        with running_as(context):
+            try:
+                if task.params:
+                    run.log_params({k: v[:6000] for k, v in task.params.items()})
+                for ref in _dataset_refs(task.arguments):
+                    client.datasets.log_input(run.id, ref.ref, "input")
+                for ref in task.lineage:  # a release step: the model's data, for its lineage
+                    client.datasets.log_input(run.id, ref.ref, "training")
+                arguments = {k: _resolve(client, v, work) for k, v in task.arguments.items()}
+                if in_driver:  # a release step: it only calls the platform, prints nothing
                     value = task.fn(**arguments)
-            duration_ms = int((time.monotonic() - started) * 1000)
-            output = store_output(client, run.id, value, out, work)
-            if context.detail:
-                output["detail"] = context.detail
-            if isinstance(value, dict) and task.builtin == "add_dataset":
-                output["dataset"] = value["dataset"]  # where downstream steps read it
-            run.log_metric("shipway.duration_s", duration_ms / 1000)
-            _log_file(run, log_path)
-            if task.cache:
-                client.pipelines.record_step(
-                    task.pipeline, task.step, task.key, run.id, output, task.components, duration_ms
-                )
-        except BaseException as exc:
-            text = "".join(traceback.format_exception(exc))[-20000:]
-            with contextlib.suppress(Exception):
+                else:
+                    with log_path.open("w", buffering=1) as log, _captured(log):
+                        value = task.fn(**arguments)
+                duration_ms = int((time.monotonic() - started) * 1000)
+                output = store_output(client, run.id, value, out, work)
+                if context.detail:
+                    output["detail"] = context.detail
+                if isinstance(value, dict) and task.builtin == "add_dataset":
+                    output["dataset"] = value["dataset"]  # where downstream steps read it
+                run.log_metric("shipway.duration_s", duration_ms / 1000)
                 _log_file(run, log_path)
-            with contextlib.suppress(Exception):
-                run.end("failed", error=text)
-            if isinstance(exc, Exception):
-                raise StepError(task.step, run.id, f"{type(exc).__name__}: {exc}", text) from None
-            raise
-        finally:
-            _current.reset(token)
-            step_run.reset(own)
+                if task.cache:
+                    client.pipelines.record_step(
+                        task.pipeline,
+                        task.step,
+                        task.key,
+                        run.id,
+                        output,
+                        task.components,
+                        duration_ms,
+                    )
+            except BaseException as exc:
+                text = "".join(traceback.format_exception(exc))[-20000:]
+                with contextlib.suppress(Exception):
+                    _log_file(run, log_path)
+                with contextlib.suppress(Exception):
+                    run.end("failed", error=text)
+                if isinstance(exc, Exception):
+                    raise StepError(
+                        task.step, run.id, f"{type(exc).__name__}: {exc}", text
+                    ) from None
+                raise
         run.end("finished")
     return {"output": output, "run_id": run.id, "worker": worker, "duration_ms": duration_ms}
 
